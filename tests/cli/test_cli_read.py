@@ -1,0 +1,160 @@
+"""Read commands: status, datasets, log, audit, diff, ls; text for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cli_harness import FakeDaemon
+
+VERSION = {
+    "dataset": "vision/cats",
+    "number": 2,
+    "author": "alice",
+    "created_at": "2026-11-21T19:20:15.123456Z",
+    "message": "fix labels\n\nlong explanation",
+    "files": 10000,
+    "bytes": 41000000,
+    "digest": "b3:00",
+    "tags": ["v1.0"],
+    "git": None,
+}
+
+
+def test_status_lists_changes_relative_to_the_current_directory(
+    ws: Any, daemon: FakeDaemon, tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    daemon.reply(
+        "GET",
+        "/v1/status",
+        {
+            "workspace": str(tmp_path),
+            "tracked": [
+                {"path": "models", "dataset": "team/m", "version": 1, "clean": True},
+                {
+                    "path": "data",
+                    "dataset": "vision/cats",
+                    "version": 2,
+                    "clean": False,
+                    "added": ["data/new.csv"],
+                    "modified": ["data/labels.csv"],
+                    "deleted": [],
+                },
+            ],
+        },
+    )
+    run = ws("status", cwd=tmp_path / "data")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[0] == "../models (team/m@1): clean"
+    assert lines[1:4] == [
+        ". (vision/cats@2):",
+        "  modified: labels.csv",
+        "  added:    new.csv",
+    ]
+    assert "nothing to commit" not in run.out
+    assert daemon.sent("/v1/status")[0].query == {"path": str(tmp_path / "data")}
+
+
+def test_status_all_clean_says_nothing_to_commit(
+    ws: Any, daemon: FakeDaemon, tmp_path: Path
+) -> None:
+    tracked = [{"path": "data", "dataset": "vision/cats", "version": 2, "clean": True}]
+    daemon.reply("GET", "/v1/status", {"workspace": str(tmp_path), "tracked": tracked})
+    run = ws("status")
+    assert run.out.splitlines() == ["data (vision/cats@2): clean", "nothing to commit"]
+
+
+def test_json_outputs_are_the_daemons_json(ws: Any, daemon: FakeDaemon) -> None:
+    answers = {
+        "/v1/datasets": {"datasets": [{"name": "vision/cats", "latest": VERSION}]},
+        "/v1/log": {"dataset": "vision/cats", "versions": [VERSION]},
+        "/v1/blame": {"dataset": "vision/cats", "version": 2, "files": []},
+        "/v1/audit": {"events": []},
+    }
+    for route, answer in answers.items():
+        daemon.reply("GET", route, answer)
+    for args, route in (
+        (("datasets",), "/v1/datasets"),
+        (("log", "vision/cats"), "/v1/log"),
+        (("blame", "vision/cats@2", "--prefix", "train/"), "/v1/blame"),
+        (("audit",), "/v1/audit"),
+    ):
+        run = ws(*args, "--json")
+        assert run.code == 0, run.err
+        assert json.loads(run.out) == answers[route]
+    assert daemon.sent("/v1/blame")[0].query == {"ref": "vision/cats@2", "prefix": "train/"}
+
+
+def test_datasets_table_shows_sizes_and_subject_lines(ws: Any, daemon: FakeDaemon) -> None:
+    daemon.reply("GET", "/v1/datasets", {"datasets": [{"name": "vision/cats", "latest": VERSION}]})
+    run = ws("datasets")
+    assert run.code == 0, run.err
+    assert "vision/cats" in run.out
+    assert "10,000" in run.out
+    assert "39.1 MiB" in run.out
+    assert "fix labels" in run.out
+    assert "long explanation" not in run.out
+
+
+def test_audit_since_7d_sends_a_utc_timestamp_a_week_ago(ws: Any, daemon: FakeDaemon) -> None:
+    daemon.reply("GET", "/v1/audit", {"events": []})
+    run = ws("audit", "--user", "bob", "--since", "7d", "--limit", "5")
+    assert run.code == 0, run.err
+    query = daemon.sent("/v1/audit")[0].query
+    assert (query["user"], query["limit"]) == ("bob", "5")
+    assert "dataset" not in query
+    assert query["since"].endswith("Z")
+    since = datetime.fromisoformat(query["since"])
+    assert abs(since - (datetime.now(UTC) - timedelta(days=7))) < timedelta(minutes=1)
+
+
+def test_audit_rejects_a_since_it_cannot_read(ws: Any, daemon: FakeDaemon) -> None:
+    run = ws("audit", "--since", "last tuesday")
+    assert run.code == 2
+    assert "--since" in run.err
+    assert daemon.requests == []
+
+
+def test_log_of_an_existing_path_asks_by_path(ws: Any, daemon: FakeDaemon, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "labels.csv").write_text("x")
+    change = {"version": 2, "change": "modified", "size": 10, "author": "bob", "message": "fix"}
+    answer = {"dataset": "vision/cats", "path": "data/labels.csv", "changes": [change]}
+    daemon.reply("GET", "/v1/log", answer)
+    run = ws("log", "data/labels.csv")
+    assert run.code == 0, run.err
+    assert daemon.sent("/v1/log")[0].query == {"path": str(tmp_path / "data" / "labels.csv")}
+    assert "modified" in run.out
+    assert "bob" in run.out
+
+
+def test_diff_lists_changes(ws: Any, daemon: FakeDaemon) -> None:
+    answer = {
+        "a": {"dataset": "vision/cats", "version": 1},
+        "b": {"dataset": "vision/cats", "version": 2},
+        "added": [{"path": "new.csv", "oid": "x", "size": 2048}],
+        "modified": [
+            {"path": "l.csv", "old_oid": "a", "new_oid": "b", "old_size": 1, "new_size": 2}
+        ],
+        "deleted": [],
+    }
+    daemon.reply("GET", "/v1/diff", answer)
+    run = ws("diff", "vision/cats@1", "vision/cats@2")
+    assert run.code == 0, run.err
+    assert run.out.splitlines() == [
+        "vision/cats@1 -> vision/cats@2: 1 added, 1 modified, 0 deleted",
+        "  added:    new.csv (2.0 KiB)",
+        "  modified: l.csv (1 B -> 2 B)",
+    ]
+
+
+def test_init_reports_a_new_or_known_workspace(ws: Any, daemon: FakeDaemon, tmp_path: Path) -> None:
+    workspace = {"path": str(tmp_path), "owner": "alice", "created_at": "2026-11-21T19:20:15Z"}
+    daemon.reply("POST", "/v1/workspaces", {"workspace": workspace, "created": True})
+    run = ws("init")
+    assert run.out.strip() == f"registered workspace {tmp_path}"
+    assert daemon.sent("/v1/workspaces")[0].body == {"path": str(tmp_path)}

@@ -1,0 +1,46 @@
+"""Shared fixtures: the process runtime, databases, and a running daemon."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.daemon import Daemon
+from tests.support.databases import database
+from tests.support.runtime import Identity, Runtime, make_runtime
+
+
+@pytest.fixture(scope="session")
+def runtime() -> Iterator[Runtime]:
+    made = make_runtime()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def alice(runtime: Runtime) -> Identity:
+    return runtime.user("alice")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, runtime: Runtime, alice: Identity,
+                 ) -> Iterator[str]:
+    directory = runtime.make_dir(alice, "db")
+    with database(request.param, directory) as url:
+        yield url
+
+
+@pytest.fixture
+def daemon(runtime: Runtime, alice: Identity, database_url: str) -> Iterator[Daemon]:
+    """A single-user daemon run by alice, on either database."""
+    home = runtime.make_dir(alice, "home")
+    running = Daemon(runtime, alice, home, database_url).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def project(runtime: Runtime, alice: Identity) -> Iterator[object]:
+    """An empty directory owned by alice, to become a workspace."""
+    yield runtime.make_dir(alice, "project")

@@ -1,0 +1,113 @@
+"""How test processes run: as an unprivileged Unix user when the suite runs as root.
+
+Root bypasses file permissions, so a test that a hardlinked object "cannot be
+written" proves nothing as root. When the suite runs as root (as in CI), it
+creates system users (``wst-*``), a Python environment they can execute (the
+project's interpreter may live under /root, which they cannot enter), and a
+world-readable copy of the source tree; everything is removed at the end,
+except the dependency environment, which is cached by the hash of
+pyproject.toml under /var/tmp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SYSTEM_PYTHON = "/usr/bin/python3"
+VENV_ROOT = Path("/var/tmp/workspace-test-python")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str
+    uid: int
+    gid: int
+
+
+@dataclass
+class Runtime:
+    python: str
+    pythonpath: str
+    scratch: Path
+    created_users: list[str] = field(default_factory=list)
+
+    @property
+    def as_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def user(self, name: str) -> Identity:
+        """A Unix identity for test processes (created on first use when root)."""
+        if not self.as_root:
+            me = pwd.getpwuid(os.geteuid())
+            return Identity(me.pw_name, me.pw_uid, me.pw_gid)
+        full = f"wst-{name}"
+        try:
+            entry = pwd.getpwnam(full)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                            "--shell", "/usr/sbin/nologin", full], check=True)
+            self.created_users.append(full)
+            entry = pwd.getpwnam(full)
+        return Identity(full, entry.pw_uid, entry.pw_gid)
+
+    def make_dir(self, owner: Identity, name: str) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.scratch))
+        os.chown(path, owner.uid, owner.gid)
+        path.chmod(0o755)
+        return path
+
+    def close(self) -> None:
+        for name in self.created_users:
+            subprocess.run(["userdel", name], check=False, capture_output=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def make_runtime() -> Runtime:
+    scratch = Path(tempfile.mkdtemp(prefix="ws-tests-"))
+    scratch.chmod(0o755)
+    if os.geteuid() != 0:
+        return Runtime(sys.executable, str(REPO), scratch)
+    source = _readable_source_copy(scratch)
+    return Runtime(str(_dependency_python()), str(source), scratch)
+
+
+def _readable_source_copy(scratch: Path) -> Path:
+    target = scratch / "src"
+    for part in ("workspace", "migrations"):
+        shutil.copytree(REPO / part, target / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for root, dirs, files in os.walk(scratch):
+        for name in (*dirs, *files):
+            os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)
+    return target
+
+
+def _dependency_python() -> Path:
+    """A venv with the project's dependencies, built from Debian's Python, cached by hash."""
+    pyproject = (REPO / "pyproject.toml").read_bytes()
+    deps = tomllib.loads(pyproject.decode())["project"]
+    wanted = [*deps["dependencies"], *deps["optional-dependencies"]["postgres"]]
+    key = hashlib.sha256("\n".join(sorted(wanted)).encode()).hexdigest()[:16]
+    venv = VENV_ROOT / key
+    python = venv / "bin" / "python"
+    if (venv / ".complete").exists():
+        return python
+    shutil.rmtree(venv, ignore_errors=True)
+    VENV_ROOT.mkdir(parents=True, exist_ok=True)
+    VENV_ROOT.chmod(0o755)
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    *wanted], check=True)
+    subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
+    (venv / ".complete").touch()
+    return python

@@ -1,0 +1,59 @@
+"""``create_app``: the FastAPI application, its routers and its one error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from workspace import __version__
+from workspace.api.routes import datasets, operations, workspaces
+from workspace.config import Settings
+from workspace.errors import InvalidInput, NotFound, WorkspaceError
+from workspace.workspaces.context import ServiceContext
+
+log = logging.getLogger("workspace.api")
+
+
+def create_app(ctx: ServiceContext, settings: Settings) -> FastAPI:
+    app = FastAPI(title="workspace", version=__version__, docs_url=None, redoc_url=None)
+    app.state.ctx = ctx
+    app.state.settings = settings
+    for module in (workspaces, operations, datasets):
+        app.include_router(module.router, prefix="/v1")
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves the daemon in one shape; no stack trace reaches a client."""
+
+    @app.exception_handler(WorkspaceError)
+    async def on_workspace_error(_: Request, exc: WorkspaceError) -> JSONResponse:
+        return JSONResponse(exc.to_payload(), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}"
+            for err in exc.errors()
+        ]
+        error = InvalidInput("the request is invalid: " + "; ".join(problems),
+                             hint="check the command's --help")
+        return JSONResponse(error.to_payload(), status_code=error.http_status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error: WorkspaceError = NotFound("no such API route") if exc.status_code == 404 else (
+            InvalidInput(str(exc.detail)))
+        return JSONResponse(error.to_payload(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error", exc_info=exc)
+        error = WorkspaceError("the daemon hit an internal error",
+                               hint="see the daemon's log; please report it")
+        return JSONResponse(error.to_payload(), status_code=500)

@@ -1,0 +1,62 @@
+"""Mapping a socket peer's uid to a workspace user.
+
+The first admin is the Unix user who starts the daemon (``bootstrap_admin``).
+Other local users are registered on first contact while ``auto_register`` is
+on (the single-user default); otherwise they are refused with the name of an
+admin to ask.
+"""
+
+from __future__ import annotations
+
+import pwd
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from workspace.audit import Action, record
+from workspace.db.queries import users
+from workspace.errors import PermissionDenied
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated identity of one request; recorded on every audit event."""
+
+    user_id: int
+    name: str
+    uid: int | None
+    is_admin: bool
+
+
+def unix_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid-{uid}"
+
+
+def bootstrap_admin(session: Session, uid: int) -> Caller:
+    """Make sure the daemon's own Unix user exists and is an admin."""
+    user = users.by_uid(session, uid)
+    if user is None:
+        user = users.create(session, name=unix_name(uid), uid=uid, is_admin=True)
+        record(session, actor=user.name, action=Action.ACCOUNT_USER_REGISTER,
+               detail={"user": user.name, "uid": uid, "admin": True, "reason": "first start"})
+    return Caller(user.id, user.name, user.uid, user.is_admin)
+
+
+def resolve_local(session: Session, uid: int, *, auto_register: bool) -> Caller:
+    user = users.by_uid(session, uid)
+    if user is None:
+        name = unix_name(uid)
+        if not auto_register or users.by_name(session, name) is not None:
+            raise PermissionDenied(
+                f"Unix user {name} (uid {uid}) is not a workspace user",
+                hint="ask an admin of this server to add you",
+            )
+        user = users.create(session, name=name, uid=uid)
+        record(session, actor=name, action=Action.ACCOUNT_USER_REGISTER,
+               detail={"user": name, "uid": uid, "admin": False, "reason": "auto-register"})
+    if user.disabled:
+        raise PermissionDenied(f"account {user.name} is disabled", hint="ask an admin")
+    return Caller(user.id, user.name, user.uid, user.is_admin)

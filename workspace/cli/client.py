@@ -1,0 +1,205 @@
+"""The CLI's one door to the daemon: HTTP over its Unix socket (docs/api.md).
+
+Everything that can go wrong on the wire becomes a ``WorkspaceError`` here:
+
+    connection refused, socket missing  -> DaemonUnreachable (exit 6)
+    socket not accessible               -> PermissionDenied (exit 4)
+    non-2xx answer                      -> the error class the daemon named
+    stream cut before result/error      -> WorkspaceError (exit 1), nothing half-done
+
+httpx is imported when a client is built, not when the CLI starts, so that
+``ws --help`` and commands that never reach the daemon stay cheap.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from workspace.errors import DaemonUnreachable, PermissionDenied, WorkspaceError
+
+if TYPE_CHECKING:
+    import httpx
+
+Json = dict[str, Any]
+EventSink = Callable[[Json], None]
+
+REQUEST_TIMEOUT = 300.0
+"""Seconds for an ordinary request; `status` of a large workspace scans every file."""
+CONNECT_TIMEOUT = 10.0
+SKEW_HINT = (
+    "the CLI and the daemon may be different versions: compare `ws --version` "
+    "with the daemon's `GET /v1/health`"
+)
+
+
+class DaemonClient:
+    """Calls the daemon's routes and returns their JSON bodies (or raises)."""
+
+    def __init__(self, socket: Path) -> None:
+        import ssl
+
+        import httpx
+
+        self.socket = socket
+        # TLS is never spoken on the socket; an empty trust store spares loading
+        # certifi's CA bundle (~20 ms of every command) and would refuse any TLS.
+        no_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self._http = httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(socket), verify=no_tls),
+            base_url="http://ws",
+            timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT),
+        )
+
+    def __enter__(self) -> DaemonClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._http.close()
+
+    def get(self, route: str, params: dict[str, Any] | None = None) -> Json:
+        given = {key: value for key, value in (params or {}).items() if value is not None}
+        with self._wire():
+            return _decode(self._http.get(route, params=given))
+
+    def post(self, route: str, body: Json) -> Json:
+        with self._wire():
+            return _decode(self._http.post(route, json=body))
+
+    def stream(self, route: str, body: Json, on_event: EventSink) -> Json:
+        """POST a streaming operation; ``on_event`` sees start/progress; returns the result."""
+        import httpx
+
+        no_read_limit = httpx.Timeout(None, connect=CONNECT_TIMEOUT)
+        with self._wire(), self._http.stream("POST", route, json=body, timeout=no_read_limit) as r:
+            if not r.is_success:
+                r.read()
+                return _decode(r)
+            return consume_events(_lines(r), on_event)
+
+    @contextmanager
+    def _wire(self) -> Iterator[None]:
+        import httpx
+
+        try:
+            yield
+        except httpx.ConnectError as exc:
+            raise self._cannot_connect(exc) from exc
+        except httpx.TimeoutException as exc:
+            raise WorkspaceError(
+                f"the daemon did not answer in time ({exc.__class__.__name__})",
+                hint="it may be overloaded: try again, and check its log",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise WorkspaceError(
+                f"lost the connection to the daemon: {exc}",
+                hint="check that it is still running (`ws status`), then try again",
+            ) from exc
+
+    def _cannot_connect(self, exc: Exception) -> WorkspaceError:
+        if _errno(exc) == errno.EACCES:
+            return PermissionDenied(
+                f"you may not connect to the workspace daemon's socket {self.socket}",
+                hint="ask the server's admin to add you to the group that may use it",
+            )
+        return DaemonUnreachable(
+            f"no workspace daemon is listening on {self.socket}",
+            hint="start it with `ws serve` (single user) or `systemctl start workspace` "
+            "(shared server); set WORKSPACE_SOCKET if it listens elsewhere",
+        )
+
+
+def consume_events(lines: Iterable[str], on_event: EventSink) -> Json:
+    """Read NDJSON events up to the result; a stream that just stops is an error."""
+    for line in lines:
+        if not line.strip():
+            continue
+        event = _parse_json(line)
+        kind = event.get("event")
+        if kind == "result":
+            return _as_object(event.get("result"))
+        if kind == "error":
+            raise WorkspaceError.from_payload(event)
+        on_event(event)
+    raise WorkspaceError(
+        "the daemon stopped in the middle of the operation",
+        hint="nothing was half-committed: run the command again; `ws status` shows where you are",
+    )
+
+
+def require(obj: Json, key: str) -> Any:
+    """``obj[key]`` for answers the CLI cannot do without (a missing key is a version skew)."""
+    if key not in obj:
+        raise WorkspaceError(
+            f"the daemon's answer lacks {key!r}",
+            hint=SKEW_HINT,
+        )
+    return obj[key]
+
+
+def workspace_root(answer: Json) -> str:
+    """The workspace root in a locate or status answer (an object with `path`, or the path)."""
+    workspace = answer.get("workspace")
+    root = workspace.get("path") if isinstance(workspace, dict) else workspace
+    if not isinstance(root, str):
+        raise WorkspaceError("the daemon's answer names no workspace root", hint=SKEW_HINT)
+    return root
+
+
+def _lines(response: httpx.Response) -> Iterator[str]:
+    """The body's lines; a connection cut mid-body simply ends them."""
+    import httpx
+
+    try:
+        yield from response.iter_lines()
+    except httpx.TransportError:
+        return
+
+
+def _decode(response: httpx.Response) -> Json:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise WorkspaceError(
+            f"the daemon answered HTTP {response.status_code} with a body that is not JSON",
+            hint="is something else listening on this socket? check WORKSPACE_SOCKET",
+        ) from exc
+    if not response.is_success:
+        raise WorkspaceError.from_payload(body)
+    return _as_object(body)
+
+
+def _parse_json(line: str) -> Json:
+    try:
+        return _as_object(json.loads(line))
+    except ValueError as exc:
+        raise WorkspaceError(
+            f"the daemon sent an unreadable progress line: {line[:200]!r}",
+            hint="the operation's outcome is unknown: `ws status` shows where you are",
+        ) from exc
+
+
+def _as_object(value: object) -> Json:
+    if not isinstance(value, dict):
+        raise WorkspaceError(
+            "the daemon sent an answer of an unexpected shape",
+            details={"raw": value},
+            hint=SKEW_HINT,
+        )
+    return value
+
+
+def _errno(exc: BaseException | None) -> int | None:
+    """The OS error number behind an httpx error (httpx keeps it in the cause chain)."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return exc.errno
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -1,0 +1,115 @@
+"""Commands that read or name dataset versions: datasets, ls, diff, tag."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from workspace.cli.client import Json
+from workspace.cli.output import count, human_size, print_json, subject, table
+from workspace.cli.state import JsonFlag, state
+from workspace.cli.times import short_time
+from workspace.refs import parse_ref, validate_tag
+
+RefArg = Annotated[
+    str, typer.Argument(metavar="REF", help="DATASET (latest), DATASET@N or DATASET@TAG.")
+]
+PrefixOpt = Annotated[
+    str | None,
+    typer.Option("--prefix", metavar="P", help="Only files under this path, e.g. train/."),
+]
+
+
+def datasets(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the datasets you may read, with their latest version."""
+    with state(ctx).client() as client:
+        answer = client.get("/v1/datasets")
+    if as_json:
+        print_json(answer)
+        return
+    rows = [_dataset_row(entry) for entry in answer.get("datasets") or []]
+    if not rows:
+        print("no datasets yet (`ws add PATH -d DATASET -m MESSAGE` creates one)")
+        return
+    table(("Dataset", "Latest", "Files", "Size", "Author", "Date", "Message"), rows)
+
+
+def ls(
+    ctx: typer.Context, ref: RefArg, prefix: PrefixOpt = None, as_json: JsonFlag = False
+) -> None:
+    """List the files of a dataset version, one `SIZE  PATH` line each."""
+    with state(ctx).client() as client:
+        answer = client.get("/v1/ls", {"ref": str(parse_ref(ref)), "prefix": prefix})
+    if as_json:
+        print_json(answer)
+        return
+    for entry in answer.get("files") or []:
+        print(f"{human_size(entry.get('size')):>10}  {entry.get('path')}")
+
+
+def diff(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(metavar="A", help="The older reference, e.g. vision/cats@1.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="The newer reference, e.g. vision/cats@2.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the files added, modified and deleted between two versions."""
+    with state(ctx).client() as client:
+        answer = client.get("/v1/diff", {"a": str(parse_ref(a)), "b": str(parse_ref(b))})
+    if as_json:
+        print_json(answer)
+        return
+    _print_diff(answer)
+
+
+def tag(
+    ctx: typer.Context,
+    ref: RefArg,
+    name: Annotated[
+        str, typer.Argument(metavar="TAG", help="The tag, e.g. v1.0 (not a plain number).")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Name a version, so that DATASET@TAG refers to it from now on."""
+    body = {"ref": str(parse_ref(ref)), "tag": validate_tag(name)}
+    with state(ctx).client() as client:
+        answer = client.post("/v1/tags", body)
+    if as_json:
+        print_json(answer)
+        return
+    print(f"tagged {answer.get('dataset')}@{answer.get('version')} as {answer.get('tag')}")
+
+
+def _dataset_row(entry: Json) -> list[str]:
+    latest = entry.get("latest") or {}
+    return [
+        str(entry.get("name")),
+        str(latest.get("number", "")),
+        count(latest.get("files", "")),
+        human_size(latest.get("bytes")),
+        str(latest.get("author", "")),
+        short_time(latest.get("created_at")),
+        subject(latest.get("message")),
+    ]
+
+
+def _print_diff(answer: Json) -> None:
+    added, modified, deleted = (answer.get(k) or [] for k in ("added", "modified", "deleted"))
+    print(
+        f"{_ref(answer.get('a'))} -> {_ref(answer.get('b'))}: "
+        f"{count(len(added))} added, {count(len(modified))} modified, {count(len(deleted))} deleted"
+    )
+    for entry in added:
+        print(f"  added:    {entry.get('path')} ({human_size(entry.get('size'))})")
+    for entry in modified:
+        sizes = f"{human_size(entry.get('old_size'))} -> {human_size(entry.get('new_size'))}"
+        print(f"  modified: {entry.get('path')} ({sizes})")
+    for entry in deleted:
+        print(f"  deleted:  {entry.get('path')} ({human_size(entry.get('size'))})")
+
+
+def _ref(side: object) -> str:
+    if not isinstance(side, dict):
+        return str(side)
+    return f"{side.get('dataset')}@{side.get('version')}"

@@ -1,0 +1,169 @@
+"""Commands that answer "who changed what, when, and why": log, blame, audit.
+
+All three read indexes the daemon keeps as it records versions and audit
+events, so they answer at once however long the history is.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import typer
+
+from workspace.cli.client import Json
+from workspace.cli.commands_datasets import PrefixOpt, RefArg
+from workspace.cli.output import count, human_size, print_json, subject, table
+from workspace.cli.paths import daemon_path
+from workspace.cli.state import JsonFlag, state
+from workspace.cli.times import parse_since, short_time
+from workspace.refs import parse_ref, validate_name
+
+
+def log(
+    ctx: typer.Context,
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="TARGET",
+            help="A path in your workspace (if it exists) or a dataset reference.",
+            show_default=False,
+        ),
+    ],
+    as_path: Annotated[
+        bool, typer.Option("--path", help="Treat TARGET as a path even if it does not exist.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the versions of a dataset, or the changes to one path, newest first."""
+    is_path = as_path or os.path.lexists(target)
+    query = {"path": daemon_path(target)} if is_path else {"ref": str(parse_ref(target))}
+    with state(ctx).client() as client:
+        answer = client.get("/v1/log", query)
+    if as_json:
+        print_json(answer)
+    elif is_path:
+        _print_path_log(answer)
+    else:
+        _print_dataset_log(answer)
+
+
+def blame(
+    ctx: typer.Context, ref: RefArg, prefix: PrefixOpt = None, as_json: JsonFlag = False
+) -> None:
+    """Show, for every file of a version, the version that last changed it: who, when, why."""
+    with state(ctx).client() as client:
+        answer = client.get("/v1/blame", {"ref": str(parse_ref(ref)), "prefix": prefix})
+    if as_json:
+        print_json(answer)
+        return
+    rows = [
+        [
+            str(f.get("path")),
+            str(f.get("version")),
+            str(f.get("author")),
+            short_time(f.get("created_at")),
+            subject(f.get("message")),
+        ]
+        for f in answer.get("files") or []
+    ]
+    title = f"{answer.get('dataset')}@{answer.get('version')}"
+    table(("Path", "Version", "Author", "Date", "Message"), rows, title=title)
+
+
+def audit(
+    ctx: typer.Context,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", metavar="D", help="Only events on this dataset.")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", metavar="U", help="Only events by this user.")
+    ] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            "--action", metavar="A", help="Only this action, e.g. dataset:version:create."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Only events after this: 30m, 12h, 7d, 2w or an ISO date.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, metavar="N", help="At most this many events.")
+    ] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the audit log (every change, denial and login), newest first."""
+    query: dict[str, Any] = {
+        "dataset": validate_name(dataset) if dataset else None,
+        "user": user,
+        "action": action,
+        "since": parse_since(since) if since else None,
+        "limit": limit,
+    }
+    with state(ctx).client() as client:
+        answer = client.get("/v1/audit", query)
+    if as_json:
+        print_json(answer)
+        return
+    rows = [_audit_row(event) for event in answer.get("events") or []]
+    table(("ID", "When", "Actor", "Action", "Dataset", "Path", "Detail"), rows)
+
+
+def _print_dataset_log(answer: Json) -> None:
+    rows = [
+        [
+            str(v.get("number")),
+            short_time(v.get("created_at")),
+            str(v.get("author")),
+            count(v.get("files")),
+            human_size(v.get("bytes")),
+            ", ".join(v.get("tags") or []),
+            subject(v.get("message")),
+        ]
+        for v in answer.get("versions") or []
+    ]
+    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Message")
+    table(columns, rows, title=str(answer.get("dataset")))
+
+
+def _print_path_log(answer: Json) -> None:
+    rows = [
+        [
+            str(c.get("version")),
+            str(c.get("change")),
+            short_time(c.get("created_at")),
+            str(c.get("author")),
+            human_size(c.get("size")),
+            subject(c.get("message")),
+        ]
+        for c in answer.get("changes") or []
+    ]
+    title = f"{answer.get('path')} in {answer.get('dataset')}"
+    table(("Version", "Change", "Date", "Author", "Size", "Message"), rows, title=title)
+
+
+def _audit_row(event: Json) -> list[str]:
+    dataset, version = event.get("dataset"), event.get("version")
+    target = "" if not dataset else f"{dataset}@{version}" if version else str(dataset)
+    where = "/".join(str(p) for p in (event.get("workspace"), event.get("path")) if p)
+    return [
+        str(event.get("id")),
+        short_time(event.get("at")),
+        str(event.get("actor")),
+        str(event.get("action")),
+        target,
+        where,
+        _detail(event.get("detail")),
+    ]
+
+
+def _detail(detail: object) -> str:
+    if isinstance(detail, dict):
+        return ", ".join(f"{key}={value}" for key, value in detail.items())
+    return "" if detail is None else str(detail)

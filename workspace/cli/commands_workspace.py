@@ -1,0 +1,137 @@
+"""Commands about the workspace itself: init, status, unlock."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from workspace.cli.client import Json, workspace_root
+from workspace.cli.output import print_json
+from workspace.cli.paths import daemon_path, in_workspace, shown
+from workspace.cli.state import JsonFlag, state
+from workspace.cli.unlock import UnlockReport, unlock
+from workspace.errors import InvalidInput
+
+_CHANGE_KINDS = ("modified", "added", "deleted")
+
+
+def init(
+    ctx: typer.Context,
+    path: Annotated[
+        str,
+        typer.Argument(metavar="PATH", help="Directory to register (usually your git checkout)."),
+    ] = ".",
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a directory as your workspace, so the daemon may link data into it."""
+    target = daemon_path(path)
+    with state(ctx).client() as client:
+        answer = client.post("/v1/workspaces", {"path": target})
+    if as_json:
+        print_json(answer)
+        return
+    root = workspace_root(answer) if answer.get("workspace") else target
+    print(
+        f"registered workspace {root}" if answer.get("created") else f"already a workspace: {root}"
+    )
+
+
+def status(
+    ctx: typer.Context,
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="PATH",
+            help="Where to look; default: the current directory.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show which tracked paths differ from their recorded version, file by file."""
+    with state(ctx).client() as client:
+        answer = client.get("/v1/status", {"path": daemon_path(path or os.getcwd())})
+    if as_json:
+        print_json(answer)
+    else:
+        _print_status(answer)
+
+
+def unlock_command(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str],
+        typer.Argument(metavar="PATH...", help="Files or directories inside tracked paths."),
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Make files editable: replace their shared store links by private copies.
+
+    Edit a tracked file only after unlocking it: writing through a link would
+    change the one stored copy everyone shares. Symlinks are never followed.
+    """
+    targets = [daemon_path(path) for path in paths]
+    with state(ctx).client() as client:
+        for path, target in zip(paths, targets, strict=True):
+            if client.get("/v1/workspaces/locate", {"path": target}).get("target") is None:
+                raise InvalidInput(
+                    f"{path} is not inside a tracked path", hint="`ws status` lists tracked paths"
+                )
+    report = UnlockReport()
+    for target in targets:
+        unlock(target, report)
+    if as_json:
+        print_json(
+            {
+                "unlocked": report.unlocked,
+                "already_unlocked": report.already_unlocked,
+                "skipped_symlinks": report.skipped_symlinks,
+            }
+        )
+    else:
+        _print_unlock(report)
+
+
+def _print_status(answer: Json) -> None:
+    root = workspace_root(answer)
+    tracked = answer.get("tracked") or []
+    if not tracked:
+        print(f"no tracked paths in {shown(root)}")
+        print("(`ws add PATH -d DATASET -m MESSAGE` starts tracking one)")
+        return
+    for entry in tracked:
+        _print_tracked(root, entry)
+    if all(entry.get("clean") for entry in tracked):
+        print("nothing to commit")
+    else:
+        print(
+            "(`ws commit PATH -m MESSAGE` records changes; `ws checkout PATH --force` drops them)"
+        )
+
+
+def _print_tracked(root: str, entry: Json) -> None:
+    name = shown(in_workspace(root, str(entry.get("path"))))
+    head = f"{name} ({entry.get('dataset')}@{entry.get('version')})"
+    if entry.get("clean"):
+        print(f"{head}: clean")
+        return
+    print(f"{head}:")
+    for kind in _CHANGE_KINDS:
+        for changed in entry.get(kind) or []:
+            print(f"  {kind + ':':<10}{shown(in_workspace(root, str(changed)))}")
+
+
+def _print_unlock(report: UnlockReport) -> None:
+    for link in report.skipped_symlinks:
+        print(f"skipped symlink {shown(link)} (symlinks are not followed)", file=sys.stderr)
+    line = f"unlocked {_files(len(report.unlocked))}"
+    if report.already_unlocked:
+        line += f"; already unlocked: {len(report.already_unlocked)}"
+    print(line)
+
+
+def _files(number: int) -> str:
+    return f"{number:,} file" if number == 1 else f"{number:,} files"

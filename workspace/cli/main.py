@@ -1,0 +1,118 @@
+"""The `ws` program: the Typer app, its global options, and the one error wrapper.
+
+``main()`` is the only place where a ``WorkspaceError`` becomes output and an
+exit code (docs/api.md lists them); commands just raise. Usage errors are
+Typer's and exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workspace import __version__
+from workspace.cli import (
+    commands_checkout,
+    commands_data,
+    commands_datasets,
+    commands_history,
+    commands_serve,
+    commands_workspace,
+)
+from workspace.cli.output import print_error
+from workspace.cli.state import State
+from workspace.errors import WorkspaceError
+
+app = typer.Typer(
+    name="ws",
+    help="Version, share and audit datasets through the workspace daemon's shared store.",
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
+    "Workspace": (
+        ("init", commands_workspace.init),
+        ("add", commands_data.add),
+        ("commit", commands_data.commit),
+        ("status", commands_workspace.status),
+        ("unlock", commands_workspace.unlock_command),
+        ("checkout", commands_checkout.checkout),
+        ("get", commands_data.get),
+    ),
+    "Datasets": (
+        ("datasets", commands_datasets.datasets),
+        ("ls", commands_datasets.ls),
+        ("diff", commands_datasets.diff),
+        ("tag", commands_datasets.tag),
+    ),
+    "History": (
+        ("log", commands_history.log),
+        ("blame", commands_history.blame),
+        ("audit", commands_history.audit),
+    ),
+    "Daemon": (("serve", commands_serve.serve),),
+}
+for panel, commands in _COMMANDS.items():
+    for name, function in commands:
+        app.command(name, rich_help_panel=panel)(function)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"ws {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    socket: Annotated[
+        Path | None,
+        typer.Option(
+            "--socket",
+            metavar="PATH",
+            help="The daemon's Unix socket; default: $WORKSPACE_SOCKET or $WORKSPACE_HOME/ws.sock.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = State(socket_option=socket)
+
+
+_UNUSED_OPTIONAL_MODULES = ("httpx._main", "trio")
+"""Optional imports `ws` never uses: httpx loads its own CLI (click, rich, pygments) and
+httpcore probes for trio when they are installed. Both handle their absence (ImportError);
+marking them absent spares ~100 ms of every command. Done in ``main`` only, so that a
+process importing this module for other purposes keeps them."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run `ws`; a WorkspaceError becomes `error:`/`hint:` lines and its exit code."""
+    for name in _UNUSED_OPTIONAL_MODULES:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        typer.main.get_command(app).main(args=args, prog_name="ws")
+    except WorkspaceError as exc:
+        print_error(exc, as_json=_wants_json(args))
+        sys.exit(exc.exit_code)
+
+
+def _wants_json(args: Sequence[str]) -> bool:
+    """Whether --json was given (before any `--`), so errors come out as JSON too."""
+    options = args[: args.index("--")] if "--" in args else args
+    return "--json" in options
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""One ``Settings`` object: embedded defaults, a TOML file, then ``WORKSPACE_*`` variables.
+
+Precedence, lowest first: built-in defaults < the TOML file named by
+``WORKSPACE_CONFIG`` (or passed to ``Settings.load``) < environment variables
+< explicit keyword overrides (command-line flags). Everything that depends on
+``home`` (socket, database, store) is derived from it unless set on its own,
+so one variable moves a whole installation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from workspace.errors import InvalidInput
+
+DEFAULT_HOME = Path("~/.local/share/workspace")
+SOCKET_NAME = "ws.sock"
+
+
+class Settings(BaseSettings):
+    """Daemon and client configuration; see docs/configuration.md for each field."""
+
+    model_config = SettingsConfigDict(env_prefix="WORKSPACE_", extra="forbid")
+
+    home: Path = DEFAULT_HOME
+    socket: Path | None = None
+    database_url: str | None = None
+    store: Path | None = None
+    mode: Literal["single", "service"] = "single"
+    tcp: str | None = None
+    link_mode: Literal["hardlink", "copy"] = "hardlink"
+    auto_register: bool = True
+    log_level: str = "info"
+
+    @field_validator("home", "socket", "store", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return None if value is None else Path(os.path.expanduser(value)).absolute()
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        if self.socket is None:
+            self.socket = self.home / SOCKET_NAME
+        if self.store is None:
+            self.store = self.home / "store"
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.home / 'workspace.db'}"
+        if self.tcp is not None:
+            parse_tcp(self.tcp)
+        return self
+
+    @property
+    def socket_path(self) -> Path:
+        assert self.socket is not None  # set by _derive_paths
+        return self.socket
+
+    @property
+    def store_path(self) -> Path:
+        assert self.store is not None
+        return self.store
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
+        """Settings from the TOML file (if any), the environment, then ``overrides``."""
+        path = config_file or _env_config_file()
+        if path is not None and not path.is_file():
+            raise InvalidInput(
+                f"config file {path} does not exist",
+                hint="fix WORKSPACE_CONFIG or --config, or remove it to use the defaults",
+            )
+        cls._toml_file = path
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return cls(**given)
+
+    _toml_file: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = cls._toml_file
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def _env_config_file() -> Path | None:
+    value = os.environ.get("WORKSPACE_CONFIG")
+    return Path(value).expanduser() if value else None
+
+
+def parse_tcp(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> (host, port), with an error that says what shape is expected."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(
+            f"tcp address {value!r} is not HOST:PORT", hint="for example 127.0.0.1:8470"
+        )
+    return host.strip("[]"), int(port)

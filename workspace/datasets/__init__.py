@@ -1,0 +1,1 @@
+"""The dataset domain: versions, manifests, tags, history (log, blame, diff)."""

@@ -1,0 +1,145 @@
+"""Read views of datasets: list, ls, log, per-path log, diff, blame; and tagging.
+
+Every view is one or two indexed queries (see ``db/models.py`` on entries);
+nothing replays history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workspace.audit import Action, record
+from workspace.auth import Caller
+from workspace.datasets.manifest import compare
+from workspace.datasets.versions import VersionInfo, describe, manifest_at, resolve, version_info
+from workspace.db.models import Entry
+from workspace.db.queries import datasets as q
+from workspace.errors import Conflict, NotFound
+from workspace.refs import Ref, validate_tag
+
+
+@dataclass(frozen=True, slots=True)
+class PathChange:
+    version: int
+    change: str
+    oid: str | None
+    size: int | None
+    author: str
+    created_at: datetime
+    message: str
+
+
+def list_datasets(session: Session) -> list[VersionInfo]:
+    pairs = q.latest_versions(session)
+    authors = q.user_names(session, [version.author_id for _, version in pairs])
+    return [
+        version_info(dataset.name, version, authors.get(version.author_id, "?"),
+                     q.tags_by_version(session, dataset.id).get(version.number, []))
+        for dataset, version in pairs
+    ]
+
+
+def list_files(session: Session, ref: Ref, prefix: str | None) -> dict[str, Any]:
+    dataset, version = resolve(session, ref)
+    entries = q.entries_at(session, dataset.id, version.number, prefix)
+    return {"dataset": dataset.name, "version": version.number,
+            "files": [_file(e) for e in entries]}
+
+
+def log(session: Session, ref: Ref) -> dict[str, Any]:
+    dataset, _ = resolve(session, Ref(ref.dataset))
+    versions = q.versions(session, dataset.id)
+    authors = q.user_names(session, {v.author_id for v in versions})
+    tags = q.tags_by_version(session, dataset.id)
+    infos = [version_info(dataset.name, v, authors.get(v.author_id, "?"), tags.get(v.number, []))
+             for v in versions]
+    return {"dataset": dataset.name, "versions": infos}
+
+
+def path_log(session: Session, dataset_name: str, path: str) -> dict[str, Any]:
+    """Every version that added, modified or deleted ``path``, newest first."""
+    dataset, _ = resolve(session, Ref(dataset_name))
+    entries = q.path_history(session, dataset.id, path)
+    if not entries:
+        raise NotFound(f"{path} was never part of {dataset_name}",
+                       hint=f"`ws ls {dataset_name}` lists its files")
+    versions = {v.number: v for v in q.versions(session, dataset.id)}
+    authors = q.user_names(session, {v.author_id for v in versions.values()})
+    changes = []
+    for kind, number, entry in _path_events(entries):
+        v = versions[number]
+        changes.append(PathChange(number, kind, entry.oid if kind != "deleted" else None,
+                                  entry.size if kind != "deleted" else None,
+                                  authors.get(v.author_id, "?"), v.created_at, v.message))
+    changes.reverse()
+    return {"dataset": dataset.name, "path": path, "changes": changes}
+
+
+def diff(session: Session, a: Ref, b: Ref) -> dict[str, Any]:
+    dataset_a, version_a = resolve(session, a)
+    dataset_b, version_b = resolve(session, b)
+    old = manifest_at(session, dataset_a.id, version_a.number)
+    new = manifest_at(session, dataset_b.id, version_b.number)
+    changes = compare(old, new)
+    return {
+        "a": {"dataset": dataset_a.name, "version": version_a.number},
+        "b": {"dataset": dataset_b.name, "version": version_b.number},
+        "added": [{"path": p, "oid": new[p].oid, "size": new[p].size} for p in changes.added],
+        "modified": [{"path": p, "old_oid": old[p].oid, "new_oid": new[p].oid,
+                      "old_size": old[p].size, "new_size": new[p].size}
+                     for p in changes.modified],
+        "deleted": [{"path": p, "oid": old[p].oid, "size": old[p].size} for p in changes.deleted],
+    }
+
+
+def blame(session: Session, ref: Ref, prefix: str | None) -> dict[str, Any]:
+    dataset, version = resolve(session, ref)
+    rows = q.blame_rows(session, dataset.id, version.number, prefix)
+    files = [{"path": r.path, "version": r.added_in, "author": r.author,
+              "created_at": r.created_at, "message": r.message, "oid": r.oid, "size": r.size,
+              "git_commit": r.git_commit} for r in rows]
+    return {"dataset": dataset.name, "version": version.number, "files": files}
+
+
+def tag(session: Session, caller: Caller, ref: Ref, name: str) -> dict[str, Any]:
+    validate_tag(name)
+    dataset, version = resolve(session, ref)
+    existing = q.tag_target(session, dataset.id, name)
+    if existing is not None:
+        raise Conflict(f"{dataset.name} already has tag {name} (version {existing})",
+                       hint="tags are immutable: choose another name")
+    try:
+        with session.begin_nested():
+            q.add_tag(session, dataset_id=dataset.id, name=name, version=version.number,
+                      user_id=caller.user_id)
+    except IntegrityError as exc:
+        raise Conflict(f"{dataset.name} already has tag {name}") from exc
+    record(session, actor=caller.name, action=Action.DATASET_TAG_CREATE, dataset=dataset.name,
+           version=version.number, detail={"tag": name})
+    return {"dataset": dataset.name, "tag": name, "version": version.number,
+            "version_info": describe(session, dataset, version)}
+
+
+def _path_events(entries: list[Entry] | Any) -> list[tuple[str, int, Entry]]:
+    """Turn a path's entries (oldest first) into added/modified/deleted events."""
+    events: list[tuple[str, int, Entry]] = []
+    previous_end: int | None = None
+    for entry in entries:
+        kind = "modified" if previous_end == entry.added_in else "added"
+        if previous_end is not None and previous_end != entry.added_in:
+            events.append(("deleted", previous_end, entry))
+        events.append((kind, entry.added_in, entry))
+        previous_end = entry.removed_in
+    if previous_end is not None:
+        events.append(("deleted", previous_end, entries[-1]))
+    return events
+
+
+def _file(entry: Entry) -> dict[str, Any]:
+    return {"path": entry.path, "oid": entry.oid, "size": entry.size,
+            "executable": entry.executable}

@@ -1,0 +1,163 @@
+"""Queries on datasets, versions, entries (manifests), tags and objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from workspace.db.models import Dataset, Entry, StoredObject, Tag, User, Version
+
+_CHUNK = 500
+
+
+def dataset_by_name(session: Session, name: str, *, lock: bool = False) -> Dataset | None:
+    """``lock`` takes a row lock on PostgreSQL (SQLite writers are serialized at BEGIN)."""
+    stmt = select(Dataset).where(Dataset.name == name)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def dataset_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    rows = session.execute(select(Dataset.id, Dataset.name).where(Dataset.id.in_(set(ids))))
+    return {row.id: row.name for row in rows}
+
+
+def create_dataset(session: Session, name: str, user_id: int, kind: str) -> Dataset:
+    dataset = Dataset(name=name, created_by=user_id, latest=0, kind=kind)
+    session.add(dataset)
+    session.flush()
+    return dataset
+
+
+def version(session: Session, dataset_id: int, number: int) -> Version | None:
+    stmt = select(Version).where(Version.dataset_id == dataset_id, Version.number == number)
+    return session.scalar(stmt)
+
+
+def versions(session: Session, dataset_id: int) -> Sequence[Version]:
+    stmt = select(Version).where(Version.dataset_id == dataset_id).order_by(Version.number.desc())
+    return session.scalars(stmt).all()
+
+
+def latest_versions(session: Session) -> Sequence[tuple[Dataset, Version]]:
+    stmt = (
+        select(Dataset, Version)
+        .join(Version, and_(Version.dataset_id == Dataset.id, Version.number == Dataset.latest))
+        .order_by(Dataset.name)
+    )
+    return [(row[0], row[1]) for row in session.execute(stmt)]
+
+
+def tag_target(session: Session, dataset_id: int, tag: str) -> int | None:
+    stmt = select(Tag.version).where(Tag.dataset_id == dataset_id, Tag.name == tag)
+    return session.scalar(stmt)
+
+
+def tags_by_version(session: Session, dataset_id: int) -> dict[int, list[str]]:
+    stmt = select(Tag.version, Tag.name).where(Tag.dataset_id == dataset_id).order_by(Tag.name)
+    found: dict[int, list[str]] = {}
+    for number, name in session.execute(stmt):
+        found.setdefault(number, []).append(name)
+    return found
+
+
+def add_tag(session: Session, *, dataset_id: int, name: str, version: int, user_id: int) -> None:
+    session.add(Tag(dataset_id=dataset_id, name=name, version=version, created_by=user_id))
+    session.flush()
+
+
+def live_entries(session: Session, dataset_id: int) -> Sequence[Entry]:
+    stmt = select(Entry).where(Entry.dataset_id == dataset_id, Entry.removed_in.is_(None))
+    return session.scalars(stmt).all()
+
+
+def entries_at(
+    session: Session, dataset_id: int, number: int, prefix: str | None = None
+) -> Sequence[Entry]:
+    """The manifest of version ``number``: entries added at or before it and not yet removed."""
+    stmt = (
+        select(Entry)
+        .where(Entry.dataset_id == dataset_id, *_live_at(number))
+        .order_by(Entry.path)
+    )
+    if prefix:
+        stmt = stmt.where(Entry.path.startswith(prefix, autoescape=True))
+    return session.scalars(stmt).all()
+
+
+def blame_rows(
+    session: Session, dataset_id: int, number: int, prefix: str | None = None
+) -> Sequence[Any]:
+    """Each live file with the version (and its author) that last changed it: one join."""
+    stmt = (
+        select(
+            Entry.path,
+            Entry.oid,
+            Entry.size,
+            Entry.added_in,
+            Version.created_at,
+            Version.message,
+            Version.git_commit,
+            User.name.label("author"),
+        )
+        .join(Version, and_(Version.dataset_id == Entry.dataset_id, Version.number == Entry.added_in))
+        .join(User, User.id == Version.author_id)
+        .where(Entry.dataset_id == dataset_id, *_live_at(number))
+        .order_by(Entry.path)
+    )
+    if prefix:
+        stmt = stmt.where(Entry.path.startswith(prefix, autoescape=True))
+    return session.execute(stmt).all()
+
+
+def path_history(session: Session, dataset_id: int, path: str) -> Sequence[Entry]:
+    stmt = (
+        select(Entry)
+        .where(Entry.dataset_id == dataset_id, Entry.path == path)
+        .order_by(Entry.added_in)
+    )
+    return session.scalars(stmt).all()
+
+
+def end_entries(session: Session, entry_ids: Sequence[int], number: int) -> None:
+    for start in range(0, len(entry_ids), _CHUNK):
+        chunk = entry_ids[start : start + _CHUNK]
+        session.execute(update(Entry).where(Entry.id.in_(chunk)).values(removed_in=number))
+
+
+def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(Entry), list(rows))
+
+
+def record_objects(session: Session, sizes: dict[str, int]) -> None:
+    """Insert the objects not yet known (a set difference, portable across databases)."""
+    oids = list(sizes)
+    known: set[str] = set()
+    for start in range(0, len(oids), _CHUNK):
+        chunk = oids[start : start + _CHUNK]
+        known.update(session.scalars(select(StoredObject.oid).where(StoredObject.oid.in_(chunk))))
+    rows = [{"oid": oid, "size": sizes[oid]} for oid in oids if oid not in known]
+    if rows:
+        session.execute(insert(StoredObject), rows)
+
+
+def user_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(set(ids))))
+    return {row.id: row.name for row in rows}
+
+
+def version_count(session: Session, dataset_id: int) -> int:
+    stmt = select(func.count()).select_from(Version).where(Version.dataset_id == dataset_id)
+    return session.scalar(stmt) or 0
+
+
+def _live_at(number: int) -> tuple[Any, ...]:
+    return (
+        Entry.added_in <= number,
+        or_(Entry.removed_in.is_(None), Entry.removed_in > number),
+    )

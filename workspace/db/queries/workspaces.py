@@ -1,0 +1,79 @@
+"""Queries on workspaces, their tracked paths and the per-file stat cache."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from workspace.db.models import TrackedFile, TrackedPath, Workspace
+
+
+def of_owner(session: Session, owner_id: int) -> Sequence[Workspace]:
+    return session.scalars(select(Workspace).where(Workspace.owner_id == owner_id)).all()
+
+
+def by_path(session: Session, path: str) -> Workspace | None:
+    return session.scalar(select(Workspace).where(Workspace.path == path))
+
+
+def create(session: Session, *, owner_id: int, path: str) -> Workspace:
+    workspace = Workspace(owner_id=owner_id, path=path)
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+def tracked_paths(session: Session, workspace_id: int) -> Sequence[TrackedPath]:
+    stmt = select(TrackedPath).where(TrackedPath.workspace_id == workspace_id)
+    return session.scalars(stmt.order_by(TrackedPath.path)).all()
+
+
+def tracked_path(session: Session, workspace_id: int, path: str) -> TrackedPath | None:
+    stmt = select(TrackedPath).where(
+        TrackedPath.workspace_id == workspace_id, TrackedPath.path == path
+    )
+    return session.scalar(stmt)
+
+
+def add_tracked_path(
+    session: Session, *, workspace_id: int, path: str, kind: str, dataset_id: int, version: int
+) -> TrackedPath:
+    tracked = TrackedPath(
+        workspace_id=workspace_id, path=path, kind=kind, dataset_id=dataset_id, version=version
+    )
+    session.add(tracked)
+    session.flush()
+    return tracked
+
+
+def tracked_files(session: Session, tracked_path_id: int) -> dict[str, TrackedFile]:
+    stmt = select(TrackedFile).where(TrackedFile.tracked_path_id == tracked_path_id)
+    return {row.relpath: row for row in session.scalars(stmt)}
+
+
+def replace_tracked_files(
+    session: Session, tracked_path_id: int, rows: Sequence[dict[str, Any]]
+) -> None:
+    session.execute(delete(TrackedFile).where(TrackedFile.tracked_path_id == tracked_path_id))
+    if rows:
+        session.execute(
+            insert(TrackedFile), [{**row, "tracked_path_id": tracked_path_id} for row in rows]
+        )
+
+
+def refresh_tracked_files(
+    session: Session, tracked_path_id: int, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Update the stat fields of files whose content was re-verified unchanged."""
+    for row in rows:
+        session.execute(
+            update(TrackedFile)
+            .where(
+                TrackedFile.tracked_path_id == tracked_path_id,
+                TrackedFile.relpath == row["relpath"],
+            )
+            .values(ino=row["ino"], mtime_ns=row["mtime_ns"], ctime_ns=row["ctime_ns"])
+        )

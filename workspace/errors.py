@@ -1,0 +1,117 @@
+"""The one error root of workspace, and the stable exit codes it maps to.
+
+    WorkspaceError                 exit 1, HTTP 500   (anything unexpected but ours)
+    ├── InvalidInput               exit 2, HTTP 400   (bad names, paths, references, options)
+    ├── NotFound                   exit 3, HTTP 404   (unknown dataset, version, tag, workspace, path)
+    ├── PermissionDenied           exit 4, HTTP 403   (not yours, not allowed, unsafe file)
+    │   └── AuthenticationRequired exit 4, HTTP 401   (no identity on this door)
+    ├── Conflict                   exit 5, HTTP 409   (someone committed since you, local changes)
+    ├── DaemonUnreachable          exit 6, (client)   (no daemon on the socket)
+    └── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
+
+Every error carries a message (what happened) and a hint (what to do next).
+The daemon renders an error as one JSON shape, ``{"error": {...}}`` (see
+``to_payload``); the CLI rebuilds the same class from it with ``from_payload``
+so the exit code is the same on both sides of the socket.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class WorkspaceError(Exception):
+    """Root of every error workspace raises on purpose."""
+
+    code: ClassVar[str] = "internal"
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details or {}
+
+    def to_payload(self) -> dict[str, Any]:
+        """The one JSON error shape the daemon sends and the CLI prints with --json."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.hint:
+            body["hint"] = self.hint
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+    @staticmethod
+    def from_payload(payload: dict[str, Any]) -> WorkspaceError:
+        """Rebuild the error the daemon described, keeping its class (and so its exit code)."""
+        body = payload.get("error") if isinstance(payload, dict) else None
+        if not isinstance(body, dict):
+            return WorkspaceError("the daemon sent an unreadable error", details={"raw": payload})
+        cls = _BY_CODE.get(str(body.get("code")), WorkspaceError)
+        return cls(
+            str(body.get("message", "unknown error")),
+            hint=body.get("hint"),
+            details=body.get("details") or {},
+        )
+
+
+class InvalidInput(WorkspaceError):
+    code = "invalid_input"
+    http_status = 400
+    exit_code = 2
+
+
+class NotFound(WorkspaceError):
+    code = "not_found"
+    http_status = 404
+    exit_code = 3
+
+
+class PermissionDenied(WorkspaceError):
+    code = "permission_denied"
+    http_status = 403
+    exit_code = 4
+
+
+class AuthenticationRequired(PermissionDenied):
+    code = "authentication_required"
+    http_status = 401
+
+
+class Conflict(WorkspaceError):
+    code = "conflict"
+    http_status = 409
+    exit_code = 5
+
+
+class DaemonUnreachable(WorkspaceError):
+    code = "daemon_unreachable"
+    http_status = 503
+    exit_code = 6
+
+
+class StoreCorrupt(WorkspaceError):
+    code = "store_corrupt"
+    http_status = 500
+    exit_code = 7
+
+
+_BY_CODE: dict[str, type[WorkspaceError]] = {
+    cls.code: cls
+    for cls in (
+        WorkspaceError,
+        InvalidInput,
+        NotFound,
+        PermissionDenied,
+        AuthenticationRequired,
+        Conflict,
+        DaemonUnreachable,
+        StoreCorrupt,
+    )
+}
+
+EXIT_CODES: dict[str, int] = {cls.__name__: cls.exit_code for cls in _BY_CODE.values()}
+"""Exit code per error class, documented in docs/cli.md (a test keeps them in step)."""

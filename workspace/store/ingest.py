@@ -1,0 +1,217 @@
+"""Ingest batches: how bytes become objects, and the write ordering that makes them trustworthy.
+
+The invariants (design.md section 5, rules 1-3), in the order things happen:
+
+1. **Stage.** Each file's bytes go to a new private temp file in ``<store>/tmp``
+   (same filesystem as ``objects/``), created O_EXCL 0600; the id is the
+   BLAKE3 of the temp's own bytes, so it names what was stored even if the
+   source changed meanwhile. The temp is then chmod 0444. A temp whose id is
+   already an object (or already staged in this batch) is dropped at once.
+2. **Durable.** ``commit()`` first makes every staged temp durable with one
+   ``syncfs`` of the store filesystem: the batched form of one fsync per file.
+3. **Visible.** Only then does each temp get its final name
+   ``objects/ab/<62 hex>``, by ``link`` (which cannot replace an existing
+   object) followed by unlinking the temp; if the name exists, the temp is
+   simply dropped (deduplicated).
+4. **Names durable.** Each fan-out directory touched is fsynced, and
+   ``objects/`` too if a fan-out directory was created.
+
+So an object is visible only once its bytes are durable, and once
+``commit()`` returns every staged id is a durable object. Callers may replace
+a user's file by a link to an object only after that (rule 3, durability
+before destruction). An exception inside ``with store.batch()`` or an
+explicit ``abort()`` removes the temps: nothing appears under a final name.
+A crash at any point before step 3 leaves only temps, which
+``ObjectStore.open`` deletes. Objects are never modified in place.
+
+**Adoption** (single-user mode) skips the copy: the user's own inode becomes
+the object. A read lease proves nobody writes the file while it is hashed and
+made 0444 (see ``leases.py``); the temp is then a second hard link to the
+user's file, and steps 2-4 apply unchanged. Its temp name records the
+original mode so an abort, or the cleanup after a crash, can give the file
+back as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from types import TracebackType
+
+from workspace.errors import PermissionDenied
+from workspace.store.durability import fsync_dir, syncfs
+from workspace.store.hashing import copy_and_hash, hash_fd
+from workspace.store.layout import StoreLayout, adopt_temp_name
+from workspace.store.leases import lease_intact, leases_prepared, release_lease, take_read_lease
+from workspace.store.safefs import validate_name
+
+# The user's name cannot be linked into the store: another filesystem, the
+# link-count limit, protected_hardlinks, or the name vanished. Copy instead.
+_CANNOT_LINK = {errno.EXDEV, errno.EMLINK, errno.EPERM, errno.EACCES, errno.ENOENT}
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One ingested file: its object id, its size, and whether this batch adds a new object."""
+
+    oid: str
+    size: int
+    new: bool
+
+
+class IngestBatch:
+    """A group of files that become objects together, with one durability barrier.
+
+    Use as ``with store.batch() as batch:``; leaving the block normally commits
+    whatever is still staged, an exception aborts. Not thread-safe: use one
+    batch per request.
+    """
+
+    def __init__(self, layout: StoreLayout) -> None:
+        self._layout = layout
+        self._pending: dict[str, str] = {}  # oid -> temp name in tmp/
+        self._staged_any = False
+
+    def __enter__(self) -> IngestBatch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def ingest_copy(self, src_fd: int) -> Staged:
+        """Stage a copy of the regular file open at ``src_fd``."""
+        st = os.fstat(src_fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PermissionDenied(
+                "only regular files can be stored", hint="skip FIFOs, devices and directories"
+            )
+        temp, fd = self._layout.new_temp()
+        try:
+            oid = copy_and_hash(src_fd, fd, st.st_size)
+            size = os.fstat(fd).st_size
+            os.fchmod(fd, 0o444)
+        except BaseException:
+            os.close(fd)
+            self._layout.discard_temp(temp)
+            raise
+        os.close(fd)
+        return self._remember(oid, size, temp)
+
+    def adopt(self, dir_fd: int, name: str, fd: int) -> Staged | None:
+        """Stage the user's file ``name`` in ``dir_fd`` (open O_RDONLY at ``fd``) as is.
+
+        Returns None, changing nothing, when adoption is not safe or not
+        possible (a writer, several links, another owner, another filesystem,
+        leases unprepared); the caller then uses :meth:`ingest_copy`. With
+        ``new=False`` the object already exists and the file keeps its mode;
+        the caller replaces it with a link to the object after ``commit()``.
+        """
+        validate_name(name)
+        st = os.fstat(fd)
+        if not (leases_prepared() and _adoptable(st)) or not take_read_lease(fd):
+            return None
+        try:
+            return self._adopt_leased(dir_fd, name, fd, st)
+        finally:
+            release_lease(fd)
+
+    def commit(self) -> None:
+        """Make everything staged durable, then visible (see the module docstring)."""
+        if not self._staged_any:
+            return
+        # Even with nothing new, a deduplicated id may name an object that a concurrent
+        # batch has just linked but not yet fsynced: this syncfs makes that name durable.
+        syncfs(self._layout.tmp_fd)
+        fanouts, created_fanout = self._publish_all()
+        for fanout_oid in fanouts:
+            self._fsync_fanout(fanout_oid)
+        if created_fanout:
+            fsync_dir(self._layout.objects_fd)
+        self._staged_any = False
+
+    def abort(self) -> None:
+        """Drop every temp not yet committed; adopted files get their mode back."""
+        for temp in self._pending.values():
+            self._layout.discard_temp(temp)
+        self._pending.clear()
+        self._staged_any = False
+
+    def _remember(self, oid: str, size: int, temp: str) -> Staged:
+        self._staged_any = True
+        if self._known(oid):
+            self._layout.discard_temp(temp)
+            return Staged(oid, size, new=False)
+        self._pending[oid] = temp
+        return Staged(oid, size, new=True)
+
+    def _known(self, oid: str) -> bool:
+        return oid in self._pending or self._layout.lstat(oid) is not None
+
+    def _adopt_leased(self, dir_fd: int, name: str, fd: int, st: os.stat_result) -> Staged | None:
+        """The part of adoption that runs under the read lease."""
+        oid = hash_fd(fd, st.st_size)
+        os.fchmod(fd, 0o444)
+        if not lease_intact(fd):  # someone opened it for writing while we hashed
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            return None
+        if self._known(oid):
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            self._staged_any = True
+            return Staged(oid, st.st_size, new=False)
+        os.fsync(fd)
+        temp = self._link_adopted(dir_fd, name, fd, oid, st)
+        if temp is None:
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            return None
+        return self._remember(oid, st.st_size, temp)
+
+    def _link_adopted(
+        self, dir_fd: int, name: str, fd: int, oid: str, st: os.stat_result
+    ) -> str | None:
+        """Hard-link the user's name into tmp/; None if it is not (any more) our inode."""
+        temp = adopt_temp_name(oid, st.st_mode)
+        tmp_fd = self._layout.tmp_fd
+        try:
+            os.link(name, temp, src_dir_fd=dir_fd, dst_dir_fd=tmp_fd, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno in _CANNOT_LINK:
+                return None
+            raise
+        linked = os.stat(temp, dir_fd=tmp_fd, follow_symlinks=False)
+        if (linked.st_dev, linked.st_ino) != (st.st_dev, st.st_ino) or linked.st_nlink != 2:
+            os.unlink(temp, dir_fd=tmp_fd)  # the name was swapped, or gained another link
+            return None
+        return temp
+
+    def _publish_all(self) -> tuple[set[str], bool]:
+        """Link every pending temp to its final name; returns (fan-out dirs touched, created?)."""
+        fanouts: dict[str, str] = {}
+        created_fanout = False
+        for oid, temp in list(self._pending.items()):
+            created_fanout |= self._layout.ensure_fanout(oid)
+            self._layout.publish(temp, oid)
+            del self._pending[oid]  # published: an abort must no longer touch it
+            fanouts.setdefault(oid[:2], oid)
+        return set(fanouts.values()), created_fanout
+
+    def _fsync_fanout(self, oid: str) -> None:
+        fd = self._layout.open_fanout(oid)
+        try:
+            fsync_dir(fd)
+        finally:
+            os.close(fd)
+
+
+def _adoptable(st: os.stat_result) -> bool:
+    """Only a regular file of ours with no other name can become an object in place."""
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_nlink == 1

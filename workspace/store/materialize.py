@@ -1,0 +1,163 @@
+"""Putting an object at a name in a user's directory: a shared hardlink, or a private copy.
+
+A hardlink costs no space and no time, so it is preferred (design.md rule 6).
+It is replaced by a copy, and the caller is told so, when:
+
+* the directory is on another filesystem (``EXDEV``);
+* the object has reached the filesystem's link-count limit (``EMLINK``), or
+  the store's own ``link_count_limit``;
+* the kernel refuses the link (``EPERM``: ``protected_hardlinks``, or a
+  filesystem without hard links);
+* the entry is executable: a 0444 inode shared by everyone cannot carry one
+  user's exec bit, so executables always get their own 0755 copy.
+
+Replacing is atomic: the new inode is prepared under a ``.ws-tmp-*`` name in
+the same directory, then renamed over ``name`` (a symlink there is replaced
+itself, never followed). Without ``replace`` the final step is one that
+cannot clobber (``link`` to the final name), so a file that appeared in the
+meantime is never lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from typing import Literal
+
+from workspace.errors import NotFound, StoreCorrupt
+from workspace.store.hashing import copy_range
+from workspace.store.layout import StoreLayout
+from workspace.store.safefs import temp_name, validate_name
+
+Method = Literal["hardlink", "copy"]
+
+_COPY_INSTEAD = {errno.EXDEV, errno.EMLINK, errno.EPERM}
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_NO_HARDLINKS = {errno.EPERM, errno.EOPNOTSUPP}
+
+
+def link_into(
+    layout: StoreLayout,
+    oid: str,
+    dir_fd: int,
+    name: str,
+    *,
+    executable: bool = False,
+    replace: bool = False,
+    prefer: Method = "hardlink",
+    link_count_limit: int | None = None,
+) -> Method:
+    """Materialize object ``oid`` as ``name`` in ``dir_fd``; returns how it was done."""
+    validate_name(name)
+    obj = _object_stat(layout, oid)
+    if not replace and _lexists(dir_fd, name):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), name)
+    at_limit = link_count_limit is not None and obj.st_nlink >= link_count_limit
+    if not (executable or prefer == "copy" or at_limit):
+        try:
+            _hardlink_into(layout, oid, dir_fd, name, replace=replace)
+            return "hardlink"
+        except OSError as exc:
+            if exc.errno not in _COPY_INSTEAD:
+                raise
+    _copy_into(layout, oid, dir_fd, name, mode=0o755 if executable else 0o644, replace=replace)
+    return "copy"
+
+
+def _object_stat(layout: StoreLayout, oid: str) -> os.stat_result:
+    st = layout.lstat(oid)
+    if st is None:
+        raise NotFound(
+            f"object {oid} is not in the store",
+            hint="the data may have been garbage-collected; add the file again",
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreCorrupt(
+            f"object {oid} is not a regular file in the store",
+            hint="the store was modified by hand; restore it from a backup",
+        )
+    return st
+
+
+def _lexists(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _hardlink_into(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, replace: bool) -> None:
+    src = layout.relpath(oid)
+    if not replace:
+        os.link(src, name, src_dir_fd=layout.objects_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+        return
+    tmp = temp_name()
+    os.link(src, tmp, src_dir_fd=layout.objects_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    _rename_over(dir_fd, tmp, name)
+
+
+def _copy_into(
+    layout: StoreLayout, oid: str, dir_fd: int, name: str, *, mode: int, replace: bool
+) -> None:
+    """Write a private copy under a temp name, then move it into place."""
+    tmp = temp_name()
+    src = os.open(
+        layout.relpath(oid), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=layout.objects_fd
+    )
+    try:
+        _write_copy(src, dir_fd, tmp, mode)
+    except BaseException:
+        _unlink_quietly(dir_fd, tmp)
+        raise
+    finally:
+        os.close(src)
+    if replace:
+        _rename_over(dir_fd, tmp, name)
+    else:
+        _place_without_clobbering(dir_fd, tmp, name)
+
+
+def _write_copy(src: int, dir_fd: int, tmp: str, mode: int) -> None:
+    # No fsync: the object is durable, so a copy lost in a crash can be made again.
+    dst = os.open(tmp, _NEW_FILE_FLAGS, 0o600, dir_fd=dir_fd)
+    try:
+        copy_range(src, dst, os.fstat(src).st_size)
+        os.fchmod(dst, mode)
+    finally:
+        os.close(dst)
+
+
+def _rename_over(dir_fd: int, tmp: str, name: str) -> None:
+    try:
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    finally:
+        # Gone after a successful rename, except when ``name`` already was this very
+        # inode: then rename(2) succeeds without doing anything and the temp remains.
+        _unlink_quietly(dir_fd, tmp)
+
+
+def _place_without_clobbering(dir_fd: int, tmp: str, name: str) -> None:
+    try:
+        os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in _NO_HARDLINKS:
+            _unlink_quietly(dir_fd, tmp)
+            raise
+        _rename_unless_exists(dir_fd, tmp, name)  # a filesystem without hard links
+        return
+    _unlink_quietly(dir_fd, tmp)
+
+
+def _rename_unless_exists(dir_fd: int, tmp: str, name: str) -> None:
+    if _lexists(dir_fd, name):
+        _unlink_quietly(dir_fd, tmp)
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), name)
+    _rename_over(dir_fd, tmp, name)
+
+
+def _unlink_quietly(dir_fd: int, name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=dir_fd)

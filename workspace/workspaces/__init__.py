@@ -1,0 +1,1 @@
+"""The workspace domain: registering directories, add/commit, checkout, status."""

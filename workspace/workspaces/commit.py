@@ -1,0 +1,165 @@
+"""``ws add`` and ``ws commit``: ingest a tracked path and record a new version."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from workspace.audit import Action, record
+from workspace.auth import Caller
+from workspace.datasets import versions
+from workspace.datasets.manifest import ManifestEntry
+from workspace.datasets.versions import GitInfo
+from workspace.db.models import TrackedPath
+from workspace.db.queries import datasets as dq
+from workspace.db.queries import workspaces as wq
+from workspace.errors import Conflict, InvalidInput
+from workspace.refs import validate_name
+from workspace.workspaces import local, registry
+from workspace.workspaces.context import Reporter, ServiceContext, kind_of, open_root
+from workspace.workspaces.ingest import IngestOptions, IngestReport, ingest
+from workspace.workspaces.results import OpResult, pointer_info, tracked_info
+
+
+def add(ctx: ServiceContext, caller: Caller, *, path: str, dataset: str, message: str,
+        skip_symlinks: bool = False, git: GitInfo | None = None,
+        reporter: Reporter = Reporter()) -> OpResult:
+    validate_name(dataset)
+    _require_message(message)
+    with ctx.db.read() as session:
+        located = registry.locate(session, caller, path)
+        registry.check_new_tracked_path(session, located)
+        if dq.dataset_by_name(session, dataset) is not None:
+            raise Conflict(f"dataset {dataset} already exists",
+                           hint=f"`ws get {dataset} PATH` checks it out; or choose another name")
+    workspace, relpath = located.workspace, located.relpath
+    with ctx.workspace_lock(workspace.id), open_root(workspace.path, caller) as root_fd:
+        kind = kind_of(root_fd, relpath)
+        report, rows = _ingest_path(ctx, caller, root_fd, relpath, kind, {}, skip_symlinks,
+                                    reporter)
+        with ctx.db.write() as session:
+            outcome = versions.commit(
+                session, dataset_name=dataset, author=caller, message=message,
+                manifest=report.manifest, base=None, git=git, workspace=workspace.path,
+                path=relpath, kind=kind)
+            tracked = wq.add_tracked_path(session, workspace_id=workspace.id, path=relpath,
+                                          kind=kind, dataset_id=_dataset_id(session, dataset),
+                                          version=outcome.version.number)
+            wq.replace_tracked_files(session, tracked.id, rows)
+            record(session, actor=caller.name, action=Action.WORKSPACE_PATH_TRACK,
+                   dataset=dataset, version=outcome.version.number, workspace=workspace.path,
+                   path=relpath)
+            return OpResult(tracked_info(workspace, tracked, dataset),
+                            pointer_info(relpath, outcome.version), report.summary,
+                            version=outcome.version)
+
+
+def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
+           skip_symlinks: bool = False, base_version: int | None = None,
+           git: GitInfo | None = None, reporter: Reporter = Reporter()) -> OpResult:
+    _require_message(message)
+    with ctx.db.read() as session:
+        located = registry.locate(session, caller, path)
+        tracked = _require_tracked(located)
+        dataset = dq.dataset_names(session, [tracked.dataset_id])[tracked.dataset_id]
+        cache = wq.tracked_files(session, tracked.id)
+    _check_pointer_base(tracked.path, tracked.version, base_version)
+    workspace = located.workspace
+    with ctx.workspace_lock(workspace.id), open_root(workspace.path, caller) as root_fd:
+        report, rows = _ingest_path(ctx, caller, root_fd, tracked.path, tracked.kind, cache,
+                                    skip_symlinks, reporter)
+        with ctx.db.write() as session:
+            manifest = _named_for_dataset(session, tracked.dataset_id, tracked.kind,
+                                          report.manifest)
+            outcome = versions.commit(
+                session, dataset_name=dataset, author=caller, message=message,
+                manifest=manifest, base=tracked.version, git=git, workspace=workspace.path,
+                path=tracked.path)
+            current = wq.tracked_path(session, workspace.id, tracked.path)
+            assert current is not None
+            current.version = outcome.version.number
+            wq.replace_tracked_files(session, current.id, rows)
+            return OpResult(tracked_info(workspace, current, dataset),
+                            pointer_info(tracked.path, outcome.version), report.summary,
+                            version=outcome.version, unchanged=outcome.unchanged)
+
+
+def _ingest_path(ctx: ServiceContext, caller: Caller, root_fd: int, relpath: str, kind: str,
+                 cache: local.Cache, skip_symlinks: bool,
+                 reporter: Reporter) -> tuple[IngestReport, list[dict[str, object]]]:
+    state = local.compare(root_fd, relpath, kind, cache)
+    local.require_supported(state.unsupported, skip_symlinks, relpath)
+    changed = sorted([*state.added, *state.modified])
+    known = {p: ManifestEntry(p, oid, state.files[p].st_size, bool(state.files[p].st_mode & 0o100))
+             for p, oid in state.oids.items() if p not in state.modified}
+    reporter.start(len(state.files), sum(st.st_size for st in state.files.values()))
+    options = IngestOptions(owner_uid=caller.uid, adopt=ctx.may_adopt(),
+                            relink=ctx.link_mode == "hardlink")
+    with local.opened_target(root_fd, relpath, kind) as (base_fd, _):
+        report = ingest(ctx.store, base_fd, changed, known, options, reporter.update)
+    report.stats.update({path: state.files[path] for path in known})
+    rows = _cache_rows(ctx, root_fd, relpath, kind, report)
+    return report, rows
+
+
+def _cache_rows(ctx: ServiceContext, root_fd: int, relpath: str, kind: str,
+                report: IngestReport) -> list[dict[str, object]]:
+    """Stat rows that let the next status skip hashing: trust only what we can prove.
+
+    A file that is now a hardlink of its object gets its current stat; any
+    other file keeps the stat we had when we read it, so a change made since
+    shows up as a mismatch and is hashed.
+    """
+    files, _ = local.list_files(root_fd, relpath, kind)
+    now = {f.relpath: f.stat for f in files}
+    rows: list[dict[str, object]] = []
+    for path, entry in report.manifest.items():
+        current, seen = now.get(path), report.stats.get(path)
+        obj = ctx.store.stat(entry.oid)
+        if current is not None and obj is not None and (current.st_ino, current.st_dev) == (
+                obj.st_ino, obj.st_dev):
+            rows.append(local.cache_row(path, entry.oid, current))
+        elif seen is not None:
+            rows.append(local.cache_row(path, entry.oid, seen))
+    return rows
+
+
+def _named_for_dataset(session: Session, dataset_id: int, kind: str,
+                       manifest: dict[str, ManifestEntry]) -> dict[str, ManifestEntry]:
+    """A tracked file keeps the dataset's file name, whatever it is called locally."""
+    if kind != "file" or len(manifest) != 1:
+        return manifest
+    live = dq.live_entries(session, dataset_id)
+    if len(live) != 1:
+        return manifest
+    (entry,) = manifest.values()
+    name = live[0].path
+    return {name: ManifestEntry(name, entry.oid, entry.size, entry.executable)}
+
+
+def _require_tracked(located: registry.Located) -> TrackedPath:
+    if located.tracked is None:
+        raise InvalidInput(f"{located.relpath or 'the workspace root'} is not tracked",
+                           hint="`ws add PATH -d DATASET -m MESSAGE` starts tracking it")
+    if located.inner:
+        raise InvalidInput(f"commit the tracked path {located.tracked.path}, not a file inside it",
+                           hint=f"`ws commit {located.tracked.path} -m MESSAGE`")
+    return located.tracked
+
+
+def _check_pointer_base(path: str, version: int, base_version: int | None) -> None:
+    if base_version is not None and base_version != version:
+        raise Conflict(
+            f"{path}.ws names version {base_version} but {path} holds version {version}",
+            hint=f"run `ws checkout {path}` to bring the data in line with the pointer "
+            "(or restore the pointer from git), then commit")
+
+
+def _require_message(message: str) -> None:
+    if not message.strip():
+        raise InvalidInput("a commit message is required", hint="pass -m 'what changed and why'")
+
+
+def _dataset_id(session: Session, name: str) -> int:
+    dataset = dq.dataset_by_name(session, name)
+    assert dataset is not None
+    return dataset.id

@@ -1,0 +1,73 @@
+"""What the workspace services need from the daemon, and small shared pieces.
+
+Long operations run in three phases: a short read transaction (validate,
+resolve), file work with no transaction open (hashing, linking), then a short
+write transaction that re-validates and records the result with its audit
+events. A per-workspace lock keeps two operations from working on the same
+files at once.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workspace.auth import Caller
+from workspace.db import Database
+from workspace.errors import InvalidInput, NotFound
+from workspace.store import ObjectStore, safefs
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """Progress hooks: ``start(files, bytes)`` once, then ``update(files, bytes)``."""
+
+    start: Callable[[int, int], None] = lambda files, size: None
+    update: Callable[[int, int], None] = lambda files, size: None
+
+
+@dataclass
+class ServiceContext:
+    db: Database
+    store: ObjectStore
+    mode: str = "single"
+    link_mode: str = "hardlink"
+    _locks: dict[int, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def workspace_lock(self, workspace_id: int) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(workspace_id, threading.Lock())
+        with lock:
+            yield
+
+    def may_adopt(self) -> bool:
+        """Adopting a user's inode is only sound when the daemon is that user."""
+        return self.mode == "single"
+
+
+@contextmanager
+def open_root(path: str, caller: Caller) -> Iterator[int]:
+    fd = safefs.open_root(Path(path), owner_uid=caller.uid)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def kind_of(root_fd: int, relpath: str) -> str:
+    st = safefs.lstat_at(root_fd, relpath)
+    if st is None:
+        raise NotFound(f"{relpath} does not exist in the workspace")
+    if stat_mod.S_ISDIR(st.st_mode):
+        return "dir"
+    if stat_mod.S_ISREG(st.st_mode):
+        return "file"
+    raise InvalidInput(f"{relpath} is not a regular file or directory",
+                       hint="only files and directories can be tracked; symlinks are refused")

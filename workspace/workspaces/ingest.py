@@ -1,0 +1,182 @@
+"""Putting a tracked path's files into the store, then linking them back.
+
+Order (docs/design.md, "write ordering"):
+1. stage every file: adopt the user's own inode when allowed (single-user
+   mode, the daemon owns the file, one link, not executable, and a read lease
+   proves nobody has it open for writing), otherwise copy it while hashing;
+2. ``batch.commit()``: every object is durable under its final name;
+3. only then replace each user file by a hardlink to its object, and only if
+   the file is still the one we read (same inode, size, mtime).
+The database records the version after this, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from workspace.datasets.manifest import ManifestEntry
+from workspace.store import IngestBatch, ObjectStore, Staged, safefs
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class Summary:
+    files: int = 0
+    bytes: int = 0
+    new_objects: int = 0
+    new_bytes: int = 0
+    deduplicated: int = 0
+    linked: int = 0
+    copied: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class IngestReport:
+    manifest: dict[str, ManifestEntry] = field(default_factory=dict)
+    stats: dict[str, os.stat_result] = field(default_factory=dict)  # as read, before linking
+    summary: Summary = field(default_factory=Summary)
+
+
+@dataclass(slots=True)
+class _Staged:
+    relpath: str
+    staged: Staged
+    stat: os.stat_result
+    adopted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    owner_uid: int | None
+    adopt: bool
+    relink: bool
+
+
+def ingest(store: ObjectStore, base_fd: int, paths: list[str],
+           known: dict[str, ManifestEntry], options: IngestOptions,
+           progress: Progress) -> IngestReport:
+    """Ingest ``paths`` (relative to ``base_fd``); ``known`` holds the unchanged files."""
+    started = time.monotonic()
+    report = IngestReport()
+    with store.batch() as batch:
+        staged = _stage_all(batch, base_fd, paths, options, progress, len(known))
+        batch.commit()
+    for item in staged:
+        report.manifest[item.relpath] = _entry(item)
+        report.stats[item.relpath] = item.stat
+        _count_staged(report.summary, item)
+    if options.relink:
+        _relink_all(store, base_fd, staged, report.summary)
+    _record_known(known, report)
+    report.summary.files = len(report.manifest)
+    report.summary.bytes = sum(e.size for e in report.manifest.values())
+    report.summary.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def by_directory(paths: Iterable[str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        groups[posixpath.dirname(path)].append(path)
+    return groups
+
+
+@contextmanager
+def open_group_dir(base_fd: int, directory: str) -> Iterator[int]:
+    fd = os.dup(base_fd) if directory == "" else safefs.open_dir(base_fd, directory)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _stage_all(batch: IngestBatch, base_fd: int, paths: list[str], options: IngestOptions,
+               progress: Progress, already: int) -> list[_Staged]:
+    staged: list[_Staged] = []
+    done_bytes = 0
+    for directory, members in sorted(by_directory(paths).items()):
+        with open_group_dir(base_fd, directory) as dir_fd:
+            for relpath in members:
+                item = _stage_one(batch, dir_fd, relpath, options)
+                staged.append(item)
+                done_bytes += item.staged.size
+                progress(already + len(staged), done_bytes)
+    return staged
+
+
+def _stage_one(batch: IngestBatch, dir_fd: int, relpath: str, options: IngestOptions) -> _Staged:
+    name = posixpath.basename(relpath)
+    fd, st = safefs.open_regular_file(dir_fd, name, owner_uid=options.owner_uid)
+    try:
+        result = None
+        if options.adopt and _adoptable(st):
+            result = batch.adopt(dir_fd, name, fd)
+        adopted = result is not None
+        if result is None:
+            result = batch.ingest_copy(fd)
+        return _Staged(relpath, result, st, adopted)
+    finally:
+        os.close(fd)
+
+
+def _adoptable(st: os.stat_result) -> bool:
+    return st.st_uid == os.geteuid() and st.st_nlink == 1 and not st.st_mode & 0o111
+
+
+def _relink_all(store: ObjectStore, base_fd: int, staged: list[_Staged], summary: Summary) -> None:
+    todo = [s for s in staged if not (s.adopted and s.staged.new) and not _executable(s.stat)]
+    summary.linked += sum(1 for s in staged if s.adopted and s.staged.new)
+    for directory, members in sorted(by_directory(s.relpath for s in todo).items()):
+        wanted = {s.relpath: s for s in todo}
+        with open_group_dir(base_fd, directory) as dir_fd:
+            for relpath in members:
+                _relink_one(store, dir_fd, wanted[relpath], summary)
+
+
+def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged, summary: Summary) -> None:
+    name = posixpath.basename(item.relpath)
+    now = safefs.lstat_at(dir_fd, name)
+    if now is None or not _same_file(now, item.stat):
+        return  # changed while we read it: leave it; status will show it as modified
+    how = store.link_into(item.staged.oid, dir_fd, name, replace=True)
+    if how == "hardlink":
+        summary.linked += 1
+    else:
+        summary.copied += 1
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns) == (
+        b.st_ino, b.st_dev, b.st_size, b.st_mtime_ns)
+
+
+def _record_known(known: dict[str, ManifestEntry], report: IngestReport) -> None:
+    for relpath, entry in known.items():
+        report.manifest[relpath] = entry
+        report.summary.unchanged += 1
+
+
+def _count_staged(summary: Summary, item: _Staged) -> None:
+    if item.staged.new:
+        summary.new_objects += 1
+        summary.new_bytes += item.staged.size
+    else:
+        summary.deduplicated += 1
+
+
+def _entry(item: _Staged) -> ManifestEntry:
+    return ManifestEntry(item.relpath, item.staged.oid, item.staged.size, _executable(item.stat))
+
+
+def _executable(st: os.stat_result) -> bool:
+    return bool(st.st_mode & 0o100)

@@ -1,0 +1,154 @@
+"""What a tracked path holds on disk now, compared with what the daemon last put there.
+
+The daemon keeps a stat cache per tracked file (``TrackedFile``: oid, inode,
+size, mtime, ctime). A file whose stat matches its row is unchanged without
+reading it; a mismatch is hashed, and if the content is still the same the
+row is refreshed (as ``git status`` refreshes its index). Never follows a
+symlink: the walk is fd-relative (``store.safefs``).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat as stat_mod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from workspace.db.models import TrackedFile
+from workspace.errors import InvalidInput, NotFound
+from workspace.store import hash_fd, safefs
+
+Cache = dict[str, TrackedFile]
+
+
+@dataclass(slots=True)
+class LocalFile:
+    relpath: str
+    stat: os.stat_result
+
+
+@dataclass(slots=True)
+class LocalState:
+    """The comparison of disk with the cache; ``oids`` holds every file whose content is known."""
+
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    oids: dict[str, str] = field(default_factory=dict)
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    refreshed: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.added or self.modified or self.deleted or self.unsupported)
+
+
+def stat_matches(row: TrackedFile, st: os.stat_result) -> bool:
+    return (row.ino, row.size, row.mtime_ns, row.ctime_ns) == (
+        st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def cache_row(relpath: str, oid: str, st: os.stat_result) -> dict[str, Any]:
+    return {"relpath": relpath, "oid": oid, "size": st.st_size,
+            "executable": bool(st.st_mode & 0o111), "ino": st.st_ino,
+            "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+
+
+@contextmanager
+def opened_target(root_fd: int, relpath: str, kind: str) -> Iterator[tuple[int, str | None]]:
+    """(fd, None) for a tracked directory, (parent fd, name) for a tracked file."""
+    if kind == "dir":
+        fd = safefs.open_dir(root_fd, relpath)
+        try:
+            yield fd, None
+        finally:
+            os.close(fd)
+        return
+    parent, name = safefs.open_parent(root_fd, relpath)
+    try:
+        yield parent, name
+    finally:
+        os.close(parent)
+
+
+def list_files(root_fd: int, relpath: str, kind: str) -> tuple[list[LocalFile], list[str]]:
+    """Regular files (relative to the tracked path) and unsupported entries (symlinks, FIFOs...)."""
+    try:
+        with opened_target(root_fd, relpath, kind) as (fd, name):
+            if name is None:
+                scan = safefs.scan(fd)
+                files = [LocalFile(f.relpath, f.stat) for f in scan.files]
+                return files, sorted([*scan.symlinks, *scan.special])
+            st = safefs.lstat_at(fd, name)
+    except NotFound:
+        return [], []
+    if st is None:
+        return [], []
+    if not stat_mod.S_ISREG(st.st_mode):
+        return [], [posixpath.basename(relpath)]
+    return [LocalFile(posixpath.basename(relpath), st)], []
+
+
+def compare(root_fd: int, relpath: str, kind: str, cache: Cache,
+            on_hash: Callable[[int], None] | None = None) -> LocalState:
+    state = LocalState()
+    files, state.unsupported = list_files(root_fd, relpath, kind)
+    suspects: list[LocalFile] = []
+    for local in files:
+        state.files[local.relpath] = local.stat
+        row = cache.get(local.relpath)
+        if row is None:
+            state.added.append(local.relpath)
+        elif stat_matches(row, local.stat):
+            state.oids[local.relpath] = row.oid
+        else:
+            suspects.append(local)
+    _hash_suspects(root_fd, relpath, kind, suspects, cache, state, on_hash)
+    state.deleted = sorted(p for p in cache if p not in state.files)
+    state.added.sort()
+    state.modified.sort()
+    return state
+
+
+def _hash_suspects(root_fd: int, relpath: str, kind: str, suspects: list[LocalFile],
+                   cache: Cache, state: LocalState,
+                   on_hash: Callable[[int], None] | None) -> None:
+    if not suspects:
+        return
+    with opened_target(root_fd, relpath, kind) as (fd, name):
+        for local in suspects:
+            oid, st = _hash_file(fd, name or local.relpath)
+            state.oids[local.relpath] = oid
+            if oid == cache[local.relpath].oid:
+                state.refreshed.append(cache_row(local.relpath, oid, st))
+            else:
+                state.modified.append(local.relpath)
+            if on_hash is not None:
+                on_hash(st.st_size)
+
+
+def _hash_file(base_fd: int, relpath: str) -> tuple[str, os.stat_result]:
+    parent, name = safefs.open_parent(base_fd, relpath) if "/" in relpath else (
+        os.dup(base_fd), relpath)
+    try:
+        fd, st = safefs.open_regular_file(parent, name, owner_uid=None)
+    finally:
+        os.close(parent)
+    try:
+        return hash_fd(fd, st.st_size), st
+    finally:
+        os.close(fd)
+
+
+def require_supported(unsupported: list[str], skip: bool, where: str) -> None:
+    if unsupported and not skip:
+        shown = ", ".join(unsupported[:10]) + (" ..." if len(unsupported) > 10 else "")
+        raise InvalidInput(
+            f"{where} holds {len(unsupported)} symlink(s) or special file(s): {shown}",
+            hint="remove them, or pass --skip-symlinks to leave them out of the dataset",
+            details={"unsupported": unsupported},
+        )

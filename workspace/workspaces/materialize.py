@@ -1,0 +1,94 @@
+"""Making a tracked path hold a given manifest: link what differs, remove what is gone.
+
+Only files that differ are touched, so checking out a neighbouring version
+costs time in proportion to the change. Each file is replaced atomically
+(hardlink to a temp name, rename over), so a crash leaves either the old or
+the new file, never a half-written one. Files the daemon does not know
+(untracked additions) are never removed.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import time
+from dataclasses import dataclass
+
+from workspace.datasets.manifest import ManifestEntry
+from workspace.store import ObjectStore, safefs
+from workspace.workspaces.ingest import Progress, Summary, by_directory
+from workspace.workspaces.local import Cache, LocalState
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    link: list[ManifestEntry]
+    remove: list[str]
+    unchanged: int
+
+
+def plan(target: dict[str, ManifestEntry], state: LocalState, cache: Cache) -> Plan:
+    link = [entry for path, entry in sorted(target.items())
+            if not _in_place(entry, state)]
+    remove = sorted(p for p in state.files if p not in target and p in cache)
+    return Plan(link, remove, len(target) - len(link))
+
+
+def conflicts(target: dict[str, ManifestEntry], state: LocalState) -> list[str]:
+    """Local changes a checkout would overwrite or delete."""
+    lost = [p for p in state.modified if p not in target or target[p].oid != state.oids.get(p)]
+    clobbered = [p for p in state.added if p in target]
+    return sorted(lost + clobbered)
+
+
+def apply(store: ObjectStore, base_fd: int, work: Plan, *,
+          prefer: str, progress: Progress) -> Summary:
+    started = time.monotonic()
+    summary = Summary(unchanged=work.unchanged)
+    _remove(base_fd, work.remove, summary)
+    done_bytes = 0
+    by_path = {e.path: e for e in work.link}
+    for directory, members in sorted(by_directory(by_path).items()):
+        dir_fd = os.dup(base_fd) if directory == "" else safefs.open_dir(
+            base_fd, directory, create=True)
+        try:
+            for path in members:
+                entry = by_path[path]
+                _link(store, dir_fd, entry, prefer, summary)
+                done_bytes += entry.size
+                progress(summary.linked + summary.copied, done_bytes)
+        finally:
+            os.close(dir_fd)
+    summary.seconds = round(time.monotonic() - started, 3)
+    return summary
+
+
+def _in_place(entry: ManifestEntry, state: LocalState) -> bool:
+    st = state.files.get(entry.path)
+    if st is None or state.oids.get(entry.path) != entry.oid:
+        return False
+    return bool(st.st_mode & 0o100) == entry.executable
+
+
+def _link(store: ObjectStore, dir_fd: int, entry: ManifestEntry, prefer: str,
+          summary: Summary) -> None:
+    how = store.link_into(entry.oid, dir_fd, posixpath.basename(entry.path),
+                          executable=entry.executable, replace=True,
+                          prefer="copy" if prefer == "copy" else "hardlink")
+    if how == "hardlink":
+        summary.linked += 1
+    else:
+        summary.copied += 1
+
+
+def _remove(base_fd: int, paths: list[str], summary: Summary) -> None:
+    for directory, members in sorted(by_directory(paths).items()):
+        dir_fd = os.dup(base_fd) if directory == "" else safefs.open_dir(base_fd, directory)
+        try:
+            for path in members:
+                safefs.unlink_at(dir_fd, posixpath.basename(path))
+                summary.removed += 1
+        finally:
+            os.close(dir_fd)
+        if directory:
+            safefs.remove_empty_dirs(base_fd, directory)

@@ -1,0 +1,108 @@
+"""Registered workspaces and the tracked paths inside them.
+
+Paths crossing the API are absolute and symlink-free; inside the daemon a
+workspace path is split into (workspace, path relative to its root), and the
+file system is only ever touched relative to the root's directory fd.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from workspace.audit import Action, record
+from workspace.auth import Caller
+from workspace.db.models import TrackedPath, Workspace
+from workspace.db.queries import workspaces as q
+from workspace.errors import Conflict, InvalidInput, NotFound
+from workspace.store import safefs
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    workspace: Workspace
+    relpath: str
+    tracked: TrackedPath | None
+    inner: str | None  # the path inside ``tracked`` ("" for the tracked path itself)
+
+
+def normalize(path: str) -> str:
+    """An absolute, normalized path, or InvalidInput."""
+    if not path or not os.path.isabs(path) or "\0" in path:
+        raise InvalidInput(f"{path!r} is not an absolute path",
+                           hint="the CLI sends absolute paths; pass a real path")
+    clean = posixpath.normpath(path)
+    if clean.startswith("//"):
+        clean = clean[1:]
+    if clean != path.rstrip("/") and path != "/":
+        raise InvalidInput(f"{path!r} is not a normalized path (no '.', '..' or '//')")
+    return clean
+
+
+def register(session: Session, caller: Caller, path: str) -> tuple[Workspace, bool]:
+    path = normalize(path)
+    fd = safefs.open_root(Path(path), owner_uid=caller.uid)
+    os.close(fd)
+    existing = q.by_path(session, path)
+    if existing is not None:
+        if existing.owner_id != caller.user_id:
+            raise Conflict(f"{path} is already registered by another user")
+        return existing, False
+    for other in q.of_owner(session, caller.user_id):
+        if _inside(path, other.path) or _inside(other.path, path):
+            raise Conflict(f"{path} overlaps your workspace {other.path}",
+                           hint="workspaces cannot nest; use the existing one")
+    workspace = q.create(session, owner_id=caller.user_id, path=path)
+    record(session, actor=caller.name, action=Action.WORKSPACE_REGISTRATION_CREATE,
+           workspace=path)
+    return workspace, True
+
+
+def locate(session: Session, caller: Caller, path: str) -> Located:
+    path = normalize(path)
+    candidates = [w for w in q.of_owner(session, caller.user_id) if _inside(path, w.path)]
+    if not candidates:
+        raise NotFound(f"{path} is not inside a workspace of yours",
+                       hint="run `ws init` in the project directory first")
+    workspace = max(candidates, key=lambda w: len(w.path))
+    relpath = "" if path == workspace.path else path[len(workspace.path):].lstrip("/")
+    for tracked in q.tracked_paths(session, workspace.id):
+        if _inside(relpath, tracked.path):
+            inner = "" if relpath == tracked.path else relpath[len(tracked.path) + 1:]
+            return Located(workspace, relpath, tracked, inner)
+    return Located(workspace, relpath, None, None)
+
+
+def tracked_under(session: Session, located: Located) -> list[TrackedPath]:
+    """The tracked paths at or below ``located`` (all of them for the workspace root)."""
+    if located.tracked is not None:
+        return [located.tracked]
+    rel = located.relpath
+    return [t for t in q.tracked_paths(session, located.workspace.id)
+            if rel == "" or _inside(t.path, rel)]
+
+
+def check_new_tracked_path(session: Session, located: Located) -> None:
+    """A new tracked path may not be the root, nor contain or sit inside another."""
+    if located.relpath == "":
+        raise InvalidInput("cannot track the workspace root itself",
+                           hint="track a directory or file inside it, e.g. `ws add data/`")
+    if located.tracked is not None:
+        raise Conflict(f"{located.relpath} is inside tracked path {located.tracked.path}",
+                       hint=f"use `ws commit {located.tracked.path}` instead")
+    for tracked in q.tracked_paths(session, located.workspace.id):
+        if _inside(tracked.path, located.relpath):
+            raise Conflict(f"{located.relpath} contains tracked path {tracked.path}")
+    if posixpath.basename(located.relpath).endswith(".ws"):
+        raise InvalidInput("names ending in .ws are pointer files and cannot be tracked")
+
+
+def _inside(path: str, parent: str) -> bool:
+    if parent in ("", "/"):
+        return True
+    return path == parent or path.startswith(parent + "/")
+

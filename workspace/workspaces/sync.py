@@ -1,0 +1,191 @@
+"""``ws checkout``, ``ws get`` and ``ws status``: make disk match a version, or compare them."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from workspace.audit import Action, record
+from workspace.auth import Caller
+from workspace.datasets import versions
+from workspace.datasets.manifest import ManifestEntry
+from workspace.db.models import Dataset, TrackedPath, Version
+from workspace.db.queries import datasets as dq
+from workspace.db.queries import workspaces as wq
+from workspace.errors import Conflict, InvalidInput
+from workspace.refs import Ref, parse_ref
+from workspace.store import safefs
+from workspace.workspaces import local, materialize, registry
+from workspace.workspaces.context import Reporter, ServiceContext, open_root
+from workspace.workspaces.ingest import Summary
+from workspace.workspaces.results import OpResult, pointer_info, tracked_info
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    dataset: Dataset
+    version: Version
+    manifest: dict[str, ManifestEntry]
+
+
+def checkout(ctx: ServiceContext, caller: Caller, *, path: str, ref: str | None = None,
+             digest: str | None = None, force: bool = False,
+             reporter: Reporter = Reporter()) -> OpResult:
+    with ctx.db.read() as session:
+        located = registry.locate(session, caller, path)
+        tracked = located.tracked
+        if tracked is None or located.inner:
+            raise InvalidInput(f"{located.relpath} is not a tracked path",
+                               hint="`ws status` lists tracked paths; `ws get REF PATH` "
+                               "checks a dataset out into a new path")
+        current = dq.dataset_names(session, [tracked.dataset_id])[tracked.dataset_id]
+        target = _target(session, parse_ref(ref) if ref else Ref(current), digest, tracked.kind,
+                         tracked.path)
+        cache = wq.tracked_files(session, tracked.id)
+    return _sync_and_record(ctx, caller, located.workspace, tracked, target, cache, force,
+                            reporter, Action.WORKSPACE_PATH_CHECKOUT)
+
+
+def get(ctx: ServiceContext, caller: Caller, *, ref: str, path: str, force: bool = False,
+        reporter: Reporter = Reporter()) -> OpResult:
+    with ctx.db.read() as session:
+        located = registry.locate(session, caller, path)
+        if located.tracked is not None and located.inner == "":
+            return checkout(ctx, caller, path=path, ref=ref, force=force, reporter=reporter)
+        registry.check_new_tracked_path(session, located)
+        dataset, _ = versions.resolve(session, parse_ref(ref))
+        target = _target(session, parse_ref(ref), None, dataset.kind, located.relpath)
+    pending = TrackedPath(workspace_id=located.workspace.id, path=located.relpath,
+                          kind=target.dataset.kind, dataset_id=target.dataset.id, version=0)
+    return _sync_and_record(ctx, caller, located.workspace, pending, target, {}, force,
+                            reporter, Action.WORKSPACE_PATH_TRACK)
+
+
+def status(ctx: ServiceContext, caller: Caller, *, path: str) -> dict[str, Any]:
+    with ctx.db.read() as session:
+        located = registry.locate(session, caller, path)
+        tracked = registry.tracked_under(session, located)
+        names = dq.dataset_names(session, [t.dataset_id for t in tracked])
+        caches = {t.id: wq.tracked_files(session, t.id) for t in tracked}
+    reports, refreshed = [], {}
+    with open_root(located.workspace.path, caller) as root_fd:
+        for item in tracked:
+            state = local.compare(root_fd, item.path, item.kind, caches[item.id])
+            refreshed[item.id] = state.refreshed
+            reports.append(_status_entry(item, names[item.dataset_id], state))
+    _refresh(ctx, refreshed)
+    return {"workspace": located.workspace.path, "tracked": reports}
+
+
+def _status_entry(item: TrackedPath, dataset: str, state: local.LocalState) -> dict[str, Any]:
+    added = sorted([*state.added, *state.unsupported])
+    return {"path": item.path, "dataset": dataset, "version": item.version,
+            "kind": item.kind, "clean": state.clean, "added": added,
+            "modified": state.modified, "deleted": state.deleted}
+
+
+def _refresh(ctx: ServiceContext, refreshed: dict[int, list[dict[str, Any]]]) -> None:
+    if not any(refreshed.values()):
+        return
+    with ctx.db.write() as session:
+        for tracked_id, rows in refreshed.items():
+            wq.refresh_tracked_files(session, tracked_id, rows)
+
+
+def _target(session: Session, ref: Ref, digest: str | None, kind: str,
+            local_path: str) -> _Target:
+    dataset, version = versions.resolve(session, ref)
+    if digest is not None and digest != version.digest:
+        raise InvalidInput(
+            f"the pointer for {local_path} names {dataset.name}@{version.number} with digest "
+            f"{digest}, but the server's version has {version.digest}",
+            hint="the pointer file was edited or comes from another server; "
+            "restore it from git or check out by version with --version",
+            details={"path": local_path, "expected": version.digest, "pointer": digest})
+    if dataset.kind != kind:
+        raise InvalidInput(f"{dataset.name} is a {dataset.kind} dataset but {local_path} is "
+                           f"tracked as a {kind}", hint="check it out into another path")
+    manifest = versions.manifest_at(session, dataset.id, version.number)
+    if kind == "file":
+        manifest = {posixpath.basename(local_path): ManifestEntry(
+            posixpath.basename(local_path), e.oid, e.size, e.executable)
+            for e in manifest.values()}
+    return _Target(dataset, version, manifest)
+
+
+def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracked: TrackedPath,
+                     target: _Target, cache: local.Cache, force: bool, reporter: Reporter,
+                     action: Action) -> OpResult:
+    with ctx.workspace_lock(workspace.id), open_root(workspace.path, caller) as root_fd:
+        summary, rows, kept = _sync(ctx, root_fd, tracked, target, cache, force, reporter)
+        with ctx.db.write() as session:
+            row = _store_tracked(session, workspace.id, tracked, target)
+            wq.replace_tracked_files(session, row.id, rows)
+            record(session, actor=caller.name, action=action, dataset=target.dataset.name,
+                   version=target.version.number, workspace=workspace.path, path=row.path,
+                   detail={"linked": summary.linked, "copied": summary.copied,
+                           "removed": summary.removed, "unchanged": summary.unchanged,
+                           "force": force})
+            info = versions.describe(session, target.dataset, target.version)
+            return OpResult(tracked_info(workspace, row, target.dataset.name),
+                            pointer_info(row.path, info), summary, version=info, kept=kept)
+
+
+def _sync(ctx: ServiceContext, root_fd: int, tracked: TrackedPath, target: _Target,
+          cache: local.Cache, force: bool,
+          reporter: Reporter) -> tuple[Summary, list[dict[str, Any]], list[str]]:
+    state = local.compare(root_fd, tracked.path, tracked.kind, cache)
+    at_risk = materialize.conflicts(target.manifest, state)
+    if at_risk and not force:
+        raise _local_changes(tracked.path, at_risk)
+    work = materialize.plan(target.manifest, state, cache)
+    reporter.start(len(work.link), sum(e.size for e in work.link))
+    with _writable_base(root_fd, tracked) as base_fd:
+        summary = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
+                                    progress=reporter.update)
+    files, _ = local.list_files(root_fd, tracked.path, tracked.kind)
+    rows = [local.cache_row(f.relpath, target.manifest[f.relpath].oid, f.stat)
+            for f in files if f.relpath in target.manifest]
+    kept = [p for p in state.added if p not in target.manifest]
+    summary.files = len(target.manifest)
+    summary.bytes = sum(e.size for e in target.manifest.values())
+    return summary, rows, kept
+
+
+@contextmanager
+def _writable_base(root_fd: int, tracked: TrackedPath) -> Iterator[int]:
+    if tracked.kind == "dir":
+        fd = safefs.open_dir(root_fd, tracked.path, create=True)
+    else:
+        fd, _ = safefs.open_parent(root_fd, tracked.path, create=True)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _store_tracked(session: Session, workspace_id: int, tracked: TrackedPath,
+                   target: _Target) -> TrackedPath:
+    row = wq.tracked_path(session, workspace_id, tracked.path)
+    if row is None:
+        row = wq.add_tracked_path(session, workspace_id=workspace_id, path=tracked.path,
+                                  kind=tracked.kind, dataset_id=target.dataset.id,
+                                  version=target.version.number)
+    row.dataset_id = target.dataset.id
+    row.version = target.version.number
+    return row
+
+
+def _local_changes(path: str, at_risk: list[str]) -> Conflict:
+    shown = ", ".join(at_risk[:10]) + (" ..." if len(at_risk) > 10 else "")
+    return Conflict(
+        f"{path} has local changes that the checkout would overwrite: {shown}",
+        hint=f"commit them (`ws commit {path} -m ...`), move them aside, "
+        "or pass --force to discard them",
+        details={"files": at_risk})
