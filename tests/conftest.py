@@ -44,3 +44,12 @@ def daemon(runtime: Runtime, alice: Identity, database_url: str) -> Iterator[Dae
 def project(runtime: Runtime, alice: Identity) -> Iterator[object]:
     """An empty directory owned by alice, to become a workspace."""
     yield runtime.make_dir(alice, "project")
+
+
+@pytest.fixture
+def sqlite_daemon(runtime: Runtime, alice: Identity) -> Iterator[Daemon]:
+    """The same daemon on SQLite only, for behaviour that does not depend on the database."""
+    home = runtime.make_dir(alice, "home")
+    running = Daemon(runtime, alice, home, f"sqlite:///{home / 'workspace.db'}").start()
+    yield running
+    running.stop()

@@ -17,13 +17,10 @@ from cli_harness import REPO, FakeDaemon, run_cli
 @pytest.mark.parametrize(
     ("code", "status", "exit_code"),
     [
-        ("invalid_input", 400, 2),
         ("not_found", 404, 3),
         ("permission_denied", 403, 4),
-        ("authentication_required", 401, 4),
         ("conflict", 409, 5),
         ("store_corrupt", 500, 7),
-        ("internal", 500, 1),
     ],
 )
 def test_daemon_error_becomes_its_exit_code(

@@ -39,9 +39,20 @@ def test_status_lists_changes_relative_to_the_current_directory(
                     "dataset": "vision/cats",
                     "version": 2,
                     "clean": False,
-                    "added": ["data/new.csv"],
-                    "modified": ["data/labels.csv"],
+                    "kind": "dir",
+                    "added": ["new.csv"],
+                    "modified": ["sub/labels.csv"],
                     "deleted": [],
+                },
+                {
+                    "path": "model.bin",
+                    "dataset": "team/w",
+                    "version": 4,
+                    "clean": False,
+                    "kind": "file",
+                    "added": [],
+                    "modified": [],
+                    "deleted": ["model.bin"],
                 },
             ],
         },
@@ -50,10 +61,12 @@ def test_status_lists_changes_relative_to_the_current_directory(
     assert run.code == 0, run.err
     lines = run.out.splitlines()
     assert lines[0] == "../models (team/m@1): clean"
-    assert lines[1:4] == [
+    assert lines[1:6] == [
         ". (vision/cats@2):",
-        "  modified: labels.csv",
+        "  modified: sub/labels.csv",
         "  added:    new.csv",
+        "../model.bin (team/w@4):",
+        "  deleted:  ../model.bin",
     ]
     assert "nothing to commit" not in run.out
     assert daemon.sent("/v1/status")[0].query == {"path": str(tmp_path / "data")}

@@ -73,6 +73,14 @@ def test_refused_when_the_file_has_another_link(
     assert object_files(store) == []
 
 
+def test_refused_for_an_executable(
+    store: ObjectStore, ws_fd: int, user_file: Path, reader: int
+) -> None:
+    user_file.chmod(0o750)  # a 0444 object would take the exec bit away
+    assert adopt(store, ws_fd, user_file.name, reader) is None
+    assert stat.S_IMODE(user_file.stat().st_mode) == 0o750
+
+
 def test_refused_for_another_owners_file(
     store: ObjectStore, ws_fd: int, user_file: Path, reader: int
 ) -> None:

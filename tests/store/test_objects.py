@@ -147,6 +147,15 @@ def test_open_tightens_a_loose_store_root(tmp_path: Path) -> None:
         assert (root / "objects").is_dir() and (root / "tmp").is_dir()
 
 
+def test_open_refuses_a_store_owned_by_someone_else(tmp_path: Path) -> None:
+    root = tmp_path / "theirs"
+    root.mkdir()
+    os.chown(root, 65534, 65534)
+    with pytest.raises(PermissionDenied, match="owned by uid 65534") as caught:
+        ObjectStore.open(root)
+    assert "chown" in (caught.value.hint or "")
+
+
 _CRASHING_CHILD = """
 import os, sys, time
 from pathlib import Path

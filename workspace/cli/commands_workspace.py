@@ -113,15 +113,22 @@ def _print_status(answer: Json) -> None:
 
 
 def _print_tracked(root: str, entry: Json) -> None:
-    name = shown(in_workspace(root, str(entry.get("path"))))
-    head = f"{name} ({entry.get('dataset')}@{entry.get('version')})"
+    tracked = in_workspace(root, str(entry.get("path")))
+    head = f"{shown(tracked)} ({entry.get('dataset')}@{entry.get('version')})"
     if entry.get("clean"):
         print(f"{head}: clean")
         return
     print(f"{head}:")
     for kind in _CHANGE_KINDS:
         for changed in entry.get(kind) or []:
-            print(f"  {kind + ':':<10}{shown(in_workspace(root, str(changed)))}")
+            print(f"  {kind + ':':<10}{shown(_changed_path(tracked, entry, str(changed)))}")
+
+
+def _changed_path(tracked: str, entry: Json, changed: str) -> str:
+    """Changes are named relative to their tracked directory (a tracked file is itself)."""
+    if entry.get("kind") == "file":
+        return tracked
+    return in_workspace(tracked, changed)
 
 
 def _print_unlock(report: UnlockReport) -> None:

@@ -54,7 +54,11 @@ _CANNOT_LINK = {errno.EXDEV, errno.EMLINK, errno.EPERM, errno.EACCES, errno.ENOE
 
 @dataclass(frozen=True)
 class Staged:
-    """One ingested file: its object id, its size, and whether this batch adds a new object."""
+    """One ingested file: its object id, its size, and whether this batch adds a new object.
+
+    ``new`` is as seen when the file was staged; if a concurrent batch commits
+    the same bytes first, this batch's copy is simply dropped at commit.
+    """
 
     oid: str
     size: int
@@ -111,8 +115,8 @@ class IngestBatch:
         """Stage the user's file ``name`` in ``dir_fd`` (open O_RDONLY at ``fd``) as is.
 
         Returns None, changing nothing, when adoption is not safe or not
-        possible (a writer, several links, another owner, another filesystem,
-        leases unprepared); the caller then uses :meth:`ingest_copy`. With
+        possible (a writer, several links, an exec bit, another owner, another
+        filesystem, leases unprepared); the caller then uses :meth:`ingest_copy`. With
         ``new=False`` the object already exists and the file keeps its mode;
         the caller replaces it with a link to the object after ``commit()``.
         """
@@ -213,5 +217,14 @@ class IngestBatch:
 
 
 def _adoptable(st: os.stat_result) -> bool:
-    """Only a regular file of ours with no other name can become an object in place."""
-    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_nlink == 1
+    """Only a regular, non-executable file of ours with no other name can become an object.
+
+    Executables are excluded because an object is 0444: adopting one would
+    silently take away the user's exec bit.
+    """
+    return (
+        stat.S_ISREG(st.st_mode)
+        and st.st_mode & 0o111 == 0
+        and st.st_uid == os.geteuid()
+        and st.st_nlink == 1
+    )
