@@ -28,6 +28,8 @@ from typing import Any
 
 from benchlib import (
     GIB,
+    SMALL_DIRS,
+    SMALL_FILE_BYTES,
     BenchError,
     Cmd,
     copy_tree,
@@ -312,7 +314,7 @@ def bench_status(tools: Tools, layout: Layout) -> Row:
 def disk_use(layout: Layout, opts: Options) -> dict[str, int]:
     """Bytes on disk for two projects plus their cache, hardlinks counted once."""
     return {
-        "dataset_bytes": opts.small_files * 4096 + opts.big_bytes,
+        "dataset_bytes": opts.small_files * SMALL_FILE_BYTES + opts.big_bytes,
         "workspace_bytes": du_total([layout.ws_a, layout.ws_b, layout.ws_home / "store"]),
         "dvc_bytes": du_total([layout.dvc_a, layout.dvc_b]),
     }
@@ -338,11 +340,18 @@ def describe(opts: Options, layout: Layout, tools: Tools, version: str) -> dict[
         "dvc": f"{version} ({tools.dvc[0]}; cache.type hardlink)",
         "workspace": " ".join(tools.ws),
         "data": f"{opts.small_files} x 4 KiB files in "
-        f"{min(opts.small_files, 100)} dirs + 1 x {opts.big_bytes / GIB:g} GiB file",
+        f"{min(opts.small_files, SMALL_DIRS)} dirs + 1 x {opts.big_bytes / GIB:g} GiB file",
         "scratch": str(layout.root),
         "page cache": "warm for both tools (nothing dropped; sync before timing)",
         "timing": "wall clock of each CLI command as a subprocess",
+        "machine": machine(),
     }
+
+
+def machine() -> str:
+    """CPUs and load at the start: other work on the machine shows up in every timing."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {one:.2f} (1 min) {five:.2f} (5 min) at start"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

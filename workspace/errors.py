@@ -2,7 +2,7 @@
 
     WorkspaceError                 exit 1, HTTP 500   (anything unexpected but ours)
     ├── InvalidInput               exit 2, HTTP 400   (bad names, paths, references, options)
-    ├── NotFound                   exit 3, HTTP 404   (unknown dataset, version, tag, workspace, path)
+    ├── NotFound                   exit 3, HTTP 404   (unknown dataset, version, tag, path)
     ├── PermissionDenied           exit 4, HTTP 403   (not yours, not allowed, unsafe file)
     │   └── AuthenticationRequired exit 4, HTTP 401   (no identity on this door)
     ├── Conflict                   exit 5, HTTP 409   (someone committed since you, local changes)

@@ -187,9 +187,6 @@ class Run:
     out: str
     err: str
 
-    def json(self) -> Any:
-        return json.loads(self.out)
-
 
 def run_cli(*args: str, cwd: Path, home: Path, env: dict[str, str] | None = None) -> Run:
     environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("WORKSPACE_")}

@@ -7,22 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import FakeDaemon, Run, run_cli, serving
+
+from tests.cli.cli_harness import FakeDaemon, Run, run_cli, serving
 
 
 @pytest.fixture
-def daemon() -> Iterator[FakeDaemon]:
-    with serving() as fake:
-        yield fake
+def fake() -> Iterator[FakeDaemon]:
+    with serving() as running:
+        yield running
 
 
 @pytest.fixture
-def ws(daemon: FakeDaemon, tmp_path: Path) -> Any:
+def ws(fake: FakeDaemon, tmp_path: Path) -> Any:
     """Run the real CLI against the fake daemon: ``ws("status", cwd=...)``."""
 
-    def run(*args: str, cwd: Path | None = None, socket: Path | None = None) -> Run:
-        return run_cli(
-            "--socket", str(socket or daemon.socket), *args, cwd=cwd or tmp_path, home=tmp_path
-        )
+    def run(*args: str, cwd: Path | None = None) -> Run:
+        return run_cli("--socket", str(fake.socket), *args, cwd=cwd or tmp_path, home=tmp_path)
 
     return run

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import REPO, FakeDaemon, run_cli
+
+from tests.cli.cli_harness import REPO, FakeDaemon, run_cli
 
 
 @pytest.mark.parametrize(
@@ -24,9 +25,9 @@ from cli_harness import REPO, FakeDaemon, run_cli
     ],
 )
 def test_daemon_error_becomes_its_exit_code(
-    ws: Any, daemon: FakeDaemon, code: str, status: int, exit_code: int
+    ws: Any, fake: FakeDaemon, code: str, status: int, exit_code: int
 ) -> None:
-    daemon.error("GET", "/v1/datasets", code, status, message="dataset vision/dogs does not exist")
+    fake.error("GET", "/v1/datasets", code, status, message="dataset vision/dogs does not exist")
     run = ws("datasets")
     assert run.code == exit_code
     assert "error: dataset vision/dogs does not exist" in run.err
@@ -35,8 +36,8 @@ def test_daemon_error_becomes_its_exit_code(
     assert run.out == ""
 
 
-def test_json_flag_prints_the_error_payload_on_stderr(ws: Any, daemon: FakeDaemon) -> None:
-    daemon.error("GET", "/v1/datasets", "not_found", 404)
+def test_json_flag_prints_the_error_payload_on_stderr(ws: Any, fake: FakeDaemon) -> None:
+    fake.error("GET", "/v1/datasets", "not_found", 404)
     run = ws("datasets", "--json")
     assert run.code == 3
     assert json.loads(run.err)["error"]["code"] == "not_found"
@@ -61,16 +62,16 @@ def test_stale_socket_file_is_unreachable_too(tmp_path: Path) -> None:
     assert json.loads(run.err)["error"]["code"] == "daemon_unreachable"
 
 
-def test_socket_defaults_to_workspace_socket_variable(tmp_path: Path, daemon: FakeDaemon) -> None:
-    daemon.reply("GET", "/v1/datasets", {"datasets": []})
-    env = {"WORKSPACE_SOCKET": str(daemon.socket)}
+def test_socket_defaults_to_workspace_socket_variable(tmp_path: Path, fake: FakeDaemon) -> None:
+    fake.reply("GET", "/v1/datasets", {"datasets": []})
+    env = {"WORKSPACE_SOCKET": str(fake.socket)}
     run = run_cli("datasets", cwd=tmp_path, home=tmp_path, env=env)
     assert run.code == 0, run.err
     assert "no datasets yet" in run.out
 
 
-def test_unreadable_answer_is_an_error_not_a_traceback(ws: Any, daemon: FakeDaemon) -> None:
-    daemon.reply("GET", "/v1/datasets", ["not", "an", "object"])
+def test_unreadable_answer_is_an_error_not_a_traceback(ws: Any, fake: FakeDaemon) -> None:
+    fake.reply("GET", "/v1/datasets", ["not", "an", "object"])
     run = ws("datasets")
     assert run.code == 1
     assert "unexpected shape" in run.err
@@ -83,12 +84,12 @@ def test_usage_errors_exit_2(ws: Any) -> None:
 
 
 def test_invalid_dataset_name_is_refused_before_calling_the_daemon(
-    ws: Any, daemon: FakeDaemon
+    ws: Any, fake: FakeDaemon
 ) -> None:
     run = ws("add", "data", "-d", "Vision/Cats", "-m", "x")
     assert run.code == 2
     assert "not a valid dataset name" in run.err
-    assert daemon.requests == []
+    assert fake.requests == []
 
 
 def test_version(tmp_path: Path) -> None:

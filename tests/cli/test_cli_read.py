@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cli_harness import FakeDaemon
+from tests.cli.cli_harness import FakeDaemon
 
 VERSION = {
     "dataset": "vision/cats",
@@ -24,10 +24,10 @@ VERSION = {
 
 
 def test_status_lists_changes_relative_to_the_current_directory(
-    ws: Any, daemon: FakeDaemon, tmp_path: Path
+    ws: Any, fake: FakeDaemon, tmp_path: Path
 ) -> None:
     (tmp_path / "data").mkdir()
-    daemon.reply(
+    fake.reply(
         "GET",
         "/v1/status",
         {
@@ -69,19 +69,17 @@ def test_status_lists_changes_relative_to_the_current_directory(
         "  deleted:  ../model.bin",
     ]
     assert "nothing to commit" not in run.out
-    assert daemon.sent("/v1/status")[0].query == {"path": str(tmp_path / "data")}
+    assert fake.sent("/v1/status")[0].query == {"path": str(tmp_path / "data")}
 
 
-def test_status_all_clean_says_nothing_to_commit(
-    ws: Any, daemon: FakeDaemon, tmp_path: Path
-) -> None:
+def test_status_all_clean_says_nothing_to_commit(ws: Any, fake: FakeDaemon, tmp_path: Path) -> None:
     tracked = [{"path": "data", "dataset": "vision/cats", "version": 2, "clean": True}]
-    daemon.reply("GET", "/v1/status", {"workspace": str(tmp_path), "tracked": tracked})
+    fake.reply("GET", "/v1/status", {"workspace": str(tmp_path), "tracked": tracked})
     run = ws("status")
     assert run.out.splitlines() == ["data (vision/cats@2): clean", "nothing to commit"]
 
 
-def test_json_outputs_are_the_daemons_json(ws: Any, daemon: FakeDaemon) -> None:
+def test_json_outputs_are_the_daemons_json(ws: Any, fake: FakeDaemon) -> None:
     answers = {
         "/v1/datasets": {"datasets": [{"name": "vision/cats", "latest": VERSION}]},
         "/v1/log": {"dataset": "vision/cats", "versions": [VERSION]},
@@ -89,7 +87,7 @@ def test_json_outputs_are_the_daemons_json(ws: Any, daemon: FakeDaemon) -> None:
         "/v1/audit": {"events": []},
     }
     for route, answer in answers.items():
-        daemon.reply("GET", route, answer)
+        fake.reply("GET", route, answer)
     for args, route in (
         (("datasets",), "/v1/datasets"),
         (("log", "vision/cats"), "/v1/log"),
@@ -99,11 +97,11 @@ def test_json_outputs_are_the_daemons_json(ws: Any, daemon: FakeDaemon) -> None:
         run = ws(*args, "--json")
         assert run.code == 0, run.err
         assert json.loads(run.out) == answers[route]
-    assert daemon.sent("/v1/blame")[0].query == {"ref": "vision/cats@2", "prefix": "train/"}
+    assert fake.sent("/v1/blame")[0].query == {"ref": "vision/cats@2", "prefix": "train/"}
 
 
-def test_datasets_table_shows_sizes_and_subject_lines(ws: Any, daemon: FakeDaemon) -> None:
-    daemon.reply("GET", "/v1/datasets", {"datasets": [{"name": "vision/cats", "latest": VERSION}]})
+def test_datasets_table_shows_sizes_and_subject_lines(ws: Any, fake: FakeDaemon) -> None:
+    fake.reply("GET", "/v1/datasets", {"datasets": [{"name": "vision/cats", "latest": VERSION}]})
     run = ws("datasets")
     assert run.code == 0, run.err
     assert "vision/cats" in run.out
@@ -113,11 +111,11 @@ def test_datasets_table_shows_sizes_and_subject_lines(ws: Any, daemon: FakeDaemo
     assert "long explanation" not in run.out
 
 
-def test_audit_since_7d_sends_a_utc_timestamp_a_week_ago(ws: Any, daemon: FakeDaemon) -> None:
-    daemon.reply("GET", "/v1/audit", {"events": []})
+def test_audit_since_7d_sends_a_utc_timestamp_a_week_ago(ws: Any, fake: FakeDaemon) -> None:
+    fake.reply("GET", "/v1/audit", {"events": []})
     run = ws("audit", "--user", "bob", "--since", "7d", "--limit", "5")
     assert run.code == 0, run.err
-    query = daemon.sent("/v1/audit")[0].query
+    query = fake.sent("/v1/audit")[0].query
     assert (query["user"], query["limit"]) == ("bob", "5")
     assert "dataset" not in query
     assert query["since"].endswith("Z")
@@ -125,27 +123,27 @@ def test_audit_since_7d_sends_a_utc_timestamp_a_week_ago(ws: Any, daemon: FakeDa
     assert abs(since - (datetime.now(UTC) - timedelta(days=7))) < timedelta(minutes=1)
 
 
-def test_audit_rejects_a_since_it_cannot_read(ws: Any, daemon: FakeDaemon) -> None:
+def test_audit_rejects_a_since_it_cannot_read(ws: Any, fake: FakeDaemon) -> None:
     run = ws("audit", "--since", "last tuesday")
     assert run.code == 2
     assert "--since" in run.err
-    assert daemon.requests == []
+    assert fake.requests == []
 
 
-def test_log_of_an_existing_path_asks_by_path(ws: Any, daemon: FakeDaemon, tmp_path: Path) -> None:
+def test_log_of_an_existing_path_asks_by_path(ws: Any, fake: FakeDaemon, tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "labels.csv").write_text("x")
     change = {"version": 2, "change": "modified", "size": 10, "author": "bob", "message": "fix"}
     answer = {"dataset": "vision/cats", "path": "data/labels.csv", "changes": [change]}
-    daemon.reply("GET", "/v1/log", answer)
+    fake.reply("GET", "/v1/log", answer)
     run = ws("log", "data/labels.csv")
     assert run.code == 0, run.err
-    assert daemon.sent("/v1/log")[0].query == {"path": str(tmp_path / "data" / "labels.csv")}
+    assert fake.sent("/v1/log")[0].query == {"path": str(tmp_path / "data" / "labels.csv")}
     assert "modified" in run.out
     assert "bob" in run.out
 
 
-def test_diff_lists_changes(ws: Any, daemon: FakeDaemon) -> None:
+def test_diff_lists_changes(ws: Any, fake: FakeDaemon) -> None:
     answer = {
         "a": {"dataset": "vision/cats", "version": 1},
         "b": {"dataset": "vision/cats", "version": 2},
@@ -155,7 +153,7 @@ def test_diff_lists_changes(ws: Any, daemon: FakeDaemon) -> None:
         ],
         "deleted": [],
     }
-    daemon.reply("GET", "/v1/diff", answer)
+    fake.reply("GET", "/v1/diff", answer)
     run = ws("diff", "vision/cats@1", "vision/cats@2")
     assert run.code == 0, run.err
     assert run.out.splitlines() == [
@@ -165,9 +163,9 @@ def test_diff_lists_changes(ws: Any, daemon: FakeDaemon) -> None:
     ]
 
 
-def test_init_reports_a_new_or_known_workspace(ws: Any, daemon: FakeDaemon, tmp_path: Path) -> None:
+def test_init_reports_a_new_or_known_workspace(ws: Any, fake: FakeDaemon, tmp_path: Path) -> None:
     workspace = {"path": str(tmp_path), "owner": "alice", "created_at": "2026-11-21T19:20:15Z"}
-    daemon.reply("POST", "/v1/workspaces", {"workspace": workspace, "created": True})
+    fake.reply("POST", "/v1/workspaces", {"workspace": workspace, "created": True})
     run = ws("init")
     assert run.out.strip() == f"registered workspace {tmp_path}"
-    assert daemon.sent("/v1/workspaces")[0].body == {"path": str(tmp_path)}
+    assert fake.sent("/v1/workspaces")[0].body == {"path": str(tmp_path)}

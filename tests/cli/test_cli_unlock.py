@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import FakeDaemon
+
+from tests.cli.cli_harness import FakeDaemon
 
 
 @pytest.fixture
-def linked(tmp_path: Path, daemon: FakeDaemon) -> Path:
+def linked(tmp_path: Path, fake: FakeDaemon) -> Path:
     """A workspace whose data/ holds hardlinks to read-only 'store objects'."""
     store, root = tmp_path / "store", tmp_path / "project"
     store.mkdir()
@@ -26,9 +27,7 @@ def linked(tmp_path: Path, daemon: FakeDaemon) -> Path:
     (root / "data" / "mine.txt").write_text("already private\n")
     (root / "data" / "alias").symlink_to(store / "labels")
     target = {"workspace": str(root), "path": "data", "dataset": "vision/cats", "version": 1}
-    daemon.reply(
-        "GET", "/v1/workspaces/locate", {"workspace": {"path": str(root)}, "target": target}
-    )
+    fake.reply("GET", "/v1/workspaces/locate", {"workspace": {"path": str(root)}, "target": target})
     return root
 
 
@@ -73,12 +72,8 @@ def test_unlock_a_single_file_with_json(ws: Any, linked: Path) -> None:
     assert os.stat(linked / "data" / "sub" / "run.sh").st_nlink == 2
 
 
-def test_unlock_outside_a_tracked_path_is_refused(
-    ws: Any, daemon: FakeDaemon, linked: Path
-) -> None:
-    daemon.reply(
-        "GET", "/v1/workspaces/locate", {"workspace": {"path": str(linked)}, "target": None}
-    )
+def test_unlock_outside_a_tracked_path_is_refused(ws: Any, fake: FakeDaemon, linked: Path) -> None:
+    fake.reply("GET", "/v1/workspaces/locate", {"workspace": {"path": str(linked)}, "target": None})
     run = ws("unlock", "data/labels.csv", cwd=linked)
     assert run.code == 2
     assert "error: data/labels.csv is not inside a tracked path" in run.err

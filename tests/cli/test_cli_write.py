@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import FakeDaemon
 
+from tests.cli.cli_harness import FakeDaemon
 from workspace.pointer import parse
 
 
@@ -21,15 +21,15 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_add_writes_the_pointer_and_gitignore_and_prints_a_summary(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
-    daemon.answer_write("/v1/add", root)
+    fake.answer_write("/v1/add", root)
     run = ws("add", "data/", "-d", "vision/cats", "-m", "first cut", cwd=root)
     assert run.code == 0, run.err
     assert run.out.strip() == (
         "vision/cats@1: 3 files, 39.1 MiB (2 new, 1 deduplicated), 3 hardlinked in 1.50s"
     )
-    [sent] = daemon.sent("/v1/add")
+    [sent] = fake.sent("/v1/add")
     assert sent.body == {
         "path": str(root / "data"),
         "dataset": "vision/cats",
@@ -44,47 +44,47 @@ def test_add_writes_the_pointer_and_gitignore_and_prints_a_summary(
 
 
 def test_gitignore_keeps_its_lines_and_gets_the_entry_once(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
     (root / ".gitignore").write_text("*.pyc\n/build")  # no final newline
-    daemon.answer_write("/v1/add", root)
+    fake.answer_write("/v1/add", root)
     for _ in range(2):
         assert ws("add", "data", "-d", "vision/cats", "-m", "m", cwd=root).code == 0
     assert (root / ".gitignore").read_text() == "*.pyc\n/build\n/data\n"
 
 
 def test_pointer_and_gitignore_go_beside_a_nested_tracked_path(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
     (root / "models" / "resnet").mkdir(parents=True)
-    daemon.answer_write("/v1/add", root, "models/resnet", dataset="team/resnet")
+    fake.answer_write("/v1/add", root, "models/resnet", dataset="team/resnet")
     run = ws("add", "resnet", "-d", "team/resnet", "-m", "m", cwd=root / "models")
     assert run.code == 0, run.err
     assert (root / "models" / "resnet.ws").is_file()
     assert (root / "models" / ".gitignore").read_text() == "/resnet\n"
-    assert daemon.sent("/v1/add")[0].body["path"] == str(root / "models" / "resnet")
+    assert fake.sent("/v1/add")[0].body["path"] == str(root / "models" / "resnet")
 
 
 def test_paths_sent_resolve_symlinked_parents_but_not_the_last_name(
-    ws: Any, daemon: FakeDaemon, root: Path, tmp_path: Path
+    ws: Any, fake: FakeDaemon, root: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "link").symlink_to(root)
-    daemon.answer_write("/v1/add", root)
+    fake.answer_write("/v1/add", root)
     assert ws("add", "link/data/", "-d", "vision/cats", "-m", "m", cwd=tmp_path).code == 0
-    assert daemon.sent("/v1/add")[0].body["path"] == str(root / "data")
+    assert fake.sent("/v1/add")[0].body["path"] == str(root / "data")
 
 
-def test_json_prints_the_result_object(ws: Any, daemon: FakeDaemon, root: Path) -> None:
-    result = daemon.answer_write("/v1/add", root)
+def test_json_prints_the_result_object(ws: Any, fake: FakeDaemon, root: Path) -> None:
+    result = fake.answer_write("/v1/add", root)
     run = ws("add", "data", "-d", "vision/cats", "-m", "m", "--json", cwd=root)
     assert run.code == 0, run.err
     assert json.loads(run.out) == result
 
 
 def test_stream_cut_before_the_result_is_reported_and_exits_1(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
-    daemon.stream("/v1/add", [{"event": "start", "files": 3, "bytes": 9}], complete=False)
+    fake.stream("/v1/add", [{"event": "start", "files": 3, "bytes": 9}], complete=False)
     run = ws("add", "data", "-d", "vision/cats", "-m", "m", cwd=root)
     assert run.code == 1
     assert "error: the daemon stopped in the middle of the operation" in run.err
@@ -93,19 +93,19 @@ def test_stream_cut_before_the_result_is_reported_and_exits_1(
 
 
 def test_stream_that_ends_cleanly_without_a_result_is_the_same_error(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
-    daemon.stream("/v1/add", [{"event": "progress", "files": 1, "bytes": 1}], chunked=False)
+    fake.stream("/v1/add", [{"event": "progress", "files": 1, "bytes": 1}], chunked=False)
     run = ws("add", "data", "-d", "vision/cats", "-m", "m", cwd=root)
     assert run.code == 1
     assert "the daemon stopped in the middle of the operation" in run.err
 
 
 def test_error_event_in_the_stream_keeps_its_exit_code(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
     error = {"code": "permission_denied", "message": "data/x is owned by bob"}
-    daemon.stream(
+    fake.stream(
         "/v1/add", [{"event": "start", "files": 1, "bytes": 1}, {"event": "error", "error": error}]
     )
     run = ws("add", "data", "-d", "vision/cats", "-m", "m", cwd=root)
@@ -113,26 +113,26 @@ def test_error_event_in_the_stream_keeps_its_exit_code(
     assert "error: data/x is owned by bob" in run.err
 
 
-def test_commit_sends_the_pointer_version_as_base(ws: Any, daemon: FakeDaemon, root: Path) -> None:
-    daemon.answer_write("/v1/add", root, version=3)
+def test_commit_sends_the_pointer_version_as_base(ws: Any, fake: FakeDaemon, root: Path) -> None:
+    fake.answer_write("/v1/add", root, version=3)
     assert ws("add", "data", "-d", "vision/cats", "-m", "m", cwd=root).code == 0
-    daemon.answer_write("/v1/commit", root, version=4, unchanged=False)
+    fake.answer_write("/v1/commit", root, version=4, unchanged=False)
     run = ws("commit", "data", "-m", "fix labels", cwd=root)
     assert run.code == 0, run.err
-    assert daemon.sent("/v1/commit")[0].body["base_version"] == 3
+    assert fake.sent("/v1/commit")[0].body["base_version"] == 3
     assert "version = 4" in (root / "data.ws").read_text()
 
 
-def test_commit_without_changes_says_so(ws: Any, daemon: FakeDaemon, root: Path) -> None:
-    daemon.answer_write("/v1/commit", root, version=2, unchanged=True)
+def test_commit_without_changes_says_so(ws: Any, fake: FakeDaemon, root: Path) -> None:
+    fake.answer_write("/v1/commit", root, version=2, unchanged=True)
     run = ws("commit", "data/", "-m", "again", cwd=root)
     assert run.code == 0, run.err
     assert run.out.strip() == "nothing to commit in data (vision/cats@2)"
-    assert daemon.sent("/v1/commit")[0].body["base_version"] is None
+    assert fake.sent("/v1/commit")[0].body["base_version"] is None
 
 
 def test_checkout_everything_follows_each_pointer_and_reports_a_malformed_one(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
     (root / "models").mkdir()
     (root / "data.ws").write_text(_pointer("vision/cats", 1))
@@ -142,18 +142,18 @@ def test_checkout_everything_follows_each_pointer_and_reports_a_malformed_one(
     (root / ".git").mkdir()
     (root / ".git" / "old.ws").write_text("not ours")
     located = {"workspace": {"path": str(root)}, "tracked": [{"path": "data"}], "target": None}
-    daemon.reply("GET", "/v1/workspaces/locate", located)
-    daemon.answer_write("/v1/checkout", root)
+    fake.reply("GET", "/v1/workspaces/locate", located)
+    fake.answer_write("/v1/checkout", root)
     run = ws("checkout", cwd=root / "models")
     assert run.code == 2
     assert "pointer file ../broken.ws is malformed" in run.err
-    sent = {request.body["path"]: request.body for request in daemon.sent("/v1/checkout")}
+    sent = {request.body["path"]: request.body for request in fake.sent("/v1/checkout")}
     assert set(sent) == {str(root / "data"), str(root / "models" / "resnet")}
     assert sent[str(root / "models" / "resnet")]["ref"] == "team/resnet@2"
     assert sent[str(root / "data")]["digest"] == "b3:" + "cd" * 32
 
 
-def test_checkout_version_uses_the_tracked_dataset(ws: Any, daemon: FakeDaemon, root: Path) -> None:
+def test_checkout_version_uses_the_tracked_dataset(ws: Any, fake: FakeDaemon, root: Path) -> None:
     target = {"workspace": str(root), "path": "data", "dataset": "vision/cats", "version": 3}
     located = {
         "workspace": {"path": str(root)},
@@ -161,11 +161,11 @@ def test_checkout_version_uses_the_tracked_dataset(ws: Any, daemon: FakeDaemon, 
         "target": target,
         "relpath": "",
     }
-    daemon.reply("GET", "/v1/workspaces/locate", located)
-    daemon.answer_write("/v1/checkout", root)
+    fake.reply("GET", "/v1/workspaces/locate", located)
+    fake.answer_write("/v1/checkout", root)
     run = ws("checkout", "data", "--version", "1", "--force", cwd=root)
     assert run.code == 0, run.err
-    body = daemon.sent("/v1/checkout")[0].body
+    body = fake.sent("/v1/checkout")[0].body
     assert body == {
         "path": str(root / "data"),
         "ref": "vision/cats@1",
@@ -175,24 +175,24 @@ def test_checkout_version_uses_the_tracked_dataset(ws: Any, daemon: FakeDaemon, 
 
 
 def test_checkout_refuses_a_path_inside_a_tracked_path(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
     target = {"workspace": str(root), "path": "data", "dataset": "vision/cats", "version": 3}
     located = {"workspace": {"path": str(root)}, "target": target, "relpath": "a.csv"}
-    daemon.reply("GET", "/v1/workspaces/locate", located)
+    fake.reply("GET", "/v1/workspaces/locate", located)
     run = ws("checkout", "data/a.csv", "--version", "1", cwd=root)
     assert run.code == 2
     assert "`ws checkout data`" in run.err
-    assert daemon.sent("/v1/checkout") == []
+    assert fake.sent("/v1/checkout") == []
 
 
 def test_get_sends_ref_and_path_and_writes_the_pointer(
-    ws: Any, daemon: FakeDaemon, root: Path
+    ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
-    daemon.answer_write("/v1/get", root, "cats", version=2)
+    fake.answer_write("/v1/get", root, "cats", version=2)
     run = ws("get", "vision/cats@2", "cats", cwd=root)
     assert run.code == 0, run.err
-    assert daemon.sent("/v1/get")[0].body == {
+    assert fake.sent("/v1/get")[0].body == {
         "ref": "vision/cats@2",
         "path": str(root / "cats"),
         "force": False,

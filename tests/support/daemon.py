@@ -77,7 +77,8 @@ class Daemon:
         self.stop(signal.SIGKILL)
 
     def ws(self, *args: str, cwd: Path, user: Identity | None = None,
-           check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+           check: bool = True,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run the real CLI; ``check`` asserts exit 0 and shows stderr when it is not."""
         proc = subprocess.run(
             [self.runtime.python, "-m", "workspace.cli.main", *args],

@@ -7,7 +7,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from workspace.api.peercred import peer_from_state
-from workspace.auth import Caller, resolve_local
+from workspace.auth import Caller, find_local, resolve_local
 from workspace.config import Settings
 from workspace.errors import AuthenticationRequired
 from workspace.workspaces.context import ServiceContext
@@ -30,7 +30,11 @@ def get_caller(request: Request, ctx: Annotated[ServiceContext, Depends(get_cont
             "this request carries no identity",
             hint="use the local Unix socket (`ws` does by default); "
             "remote access needs a login token")
-    with ctx.db.write() as session:
+    with ctx.db.read() as session:
+        known = find_local(session, peer.uid)
+    if known is not None:
+        return known
+    with ctx.db.write() as session:  # first contact: may register the user
         return resolve_local(session, peer.uid, auto_register=settings.auto_register)
 
 

@@ -45,6 +45,14 @@ def bootstrap_admin(session: Session, uid: int) -> Caller:
     return Caller(user.id, user.name, user.uid, user.is_admin)
 
 
+def find_local(session: Session, uid: int) -> Caller | None:
+    """The known, enabled user for ``uid``, without writing anything (the common case)."""
+    user = users.by_uid(session, uid)
+    if user is None or user.disabled:
+        return None
+    return Caller(user.id, user.name, user.uid, user.is_admin)
+
+
 def resolve_local(session: Session, uid: int, *, auto_register: bool) -> Caller:
     user = users.by_uid(session, uid)
     if user is None:

@@ -137,10 +137,7 @@ def consume_events(lines: Iterable[str], on_event: EventSink) -> Json:
 def require(obj: Json, key: str) -> Any:
     """``obj[key]`` for answers the CLI cannot do without (a missing key is a version skew)."""
     if key not in obj:
-        raise WorkspaceError(
-            f"the daemon's answer lacks {key!r}",
-            hint=SKEW_HINT,
-        )
+        raise WorkspaceError(f"the daemon's answer lacks {key!r}", hint=SKEW_HINT)
     return obj[key]
 
 

@@ -14,10 +14,12 @@ import typer
 from workspace.cli.client import Json
 from workspace.cli.commands_datasets import PrefixOpt, RefArg
 from workspace.cli.output import count, human_size, print_json, subject, table
-from workspace.cli.paths import daemon_path
+from workspace.cli.paths import daemon_path, shown
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import parse_since, short_time
 from workspace.refs import parse_ref, validate_name
+
+_DETAIL_WIDTH = 60
 
 
 def log(
@@ -151,19 +153,26 @@ def _print_path_log(answer: Json) -> None:
 def _audit_row(event: Json) -> list[str]:
     dataset, version = event.get("dataset"), event.get("version")
     target = "" if not dataset else f"{dataset}@{version}" if version else str(dataset)
-    where = "/".join(str(p) for p in (event.get("workspace"), event.get("path")) if p)
+    places = [str(part) for part in (event.get("workspace"), event.get("path")) if part]
     return [
         str(event.get("id")),
         short_time(event.get("at")),
         str(event.get("actor")),
         str(event.get("action")),
         target,
-        where,
+        shown(os.path.join(*places)) if places else "",
         _detail(event.get("detail")),
     ]
 
 
 def _detail(detail: object) -> str:
-    if isinstance(detail, dict):
-        return ", ".join(f"{key}={value}" for key, value in detail.items())
-    return "" if detail is None else str(detail)
+    """The detail's plain fields, briefly: lists and nested objects are left to --json."""
+    if not isinstance(detail, dict):
+        return "" if detail is None else str(detail)
+    plain = [f"{key}={value}" for key, value in detail.items() if _is_plain(value)]
+    text = ", ".join(plain)
+    return text if len(text) <= _DETAIL_WIDTH else text[: _DETAIL_WIDTH - 1] + "…"
+
+
+def _is_plain(value: object) -> bool:
+    return isinstance(value, str | int | float | bool) and len(str(value)) <= _DETAIL_WIDTH

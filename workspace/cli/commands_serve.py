@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated
 
 import typer
 
 from workspace.cli.state import load_settings, state
-
-if TYPE_CHECKING:
-    from workspace.config import Settings
 
 
 def serve(
@@ -30,7 +25,9 @@ def serve(
     socket: Annotated[
         Path | None,
         typer.Option(
-            "--socket", metavar="PATH", help="Unix socket to listen on; default: HOME/ws.sock."
+            "--socket",
+            metavar="PATH",
+            help="Unix socket to listen on; default: $WORKSPACE_SOCKET or HOME/ws.sock.",
         ),
     ] = None,
     tcp: Annotated[
@@ -41,10 +38,7 @@ def serve(
     """Run the workspace daemon: the one writer of the shared store."""
     chosen_socket = socket or state(ctx).socket_option
     settings = load_settings(config, home=home, socket=chosen_socket, tcp=tcp)
-    _daemon_serve()(settings)
+    # Imported here only: every other command is a client and never loads the server.
+    from workspace.daemon import serve as run_daemon
 
-
-def _daemon_serve() -> Callable[[Settings], None]:
-    """The daemon entry point, imported only here: the client never loads the server."""
-    module = importlib.import_module("workspace.daemon")
-    return cast("Callable[[Settings], None]", module.serve)
+    run_daemon(settings)

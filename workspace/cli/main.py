@@ -90,17 +90,18 @@ def _root(
 
 
 _UNUSED_OPTIONAL_MODULES = ("httpx._main", "trio")
-"""Optional imports `ws` never uses: httpx loads its own CLI (click, rich, pygments) and
-httpcore probes for trio when they are installed. Both handle their absence (ImportError);
-marking them absent spares ~100 ms of every command. Done in ``main`` only, so that a
-process importing this module for other purposes keeps them."""
+"""Optional imports a client command never uses: httpx loads its own CLI (click, rich,
+pygments) and httpcore probes for trio when they are installed. Both handle their absence
+(ImportError); marking them absent spares ~100 ms of every command. Only in ``main``, and
+not for `serve`, so that no other process is affected."""
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run `ws`; a WorkspaceError becomes `error:`/`hint:` lines and its exit code."""
-    for name in _UNUSED_OPTIONAL_MODULES:
-        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     args = list(sys.argv[1:] if argv is None else argv)
+    if "serve" not in args:
+        for name in _UNUSED_OPTIONAL_MODULES:
+            sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     try:
         typer.main.get_command(app).main(args=args, prog_name="ws")
     except WorkspaceError as exc:

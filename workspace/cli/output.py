@@ -36,11 +36,11 @@ def print_error(exc: WorkspaceError, *, as_json: bool) -> None:
 def human_size(size: object) -> str:
     """Bytes in binary units, e.g. `39.1 MiB`."""
     value = float(size) if isinstance(size, int | float) else 0.0
-    for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+    exponent = 0
+    while abs(value) >= 1024 and exponent < len(_UNITS) - 1:
         value /= 1024
-    raise AssertionError("unreachable")
+        exponent += 1
+    return f"{int(value)} B" if exponent == 0 else f"{value:.1f} {_UNITS[exponent]}"
 
 
 def count(value: object) -> str:
@@ -77,11 +77,22 @@ _SUMMARY_WORDS = (
 def table(
     columns: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None
 ) -> None:
-    """A rich table on stdout; the last column (usually a message) may wrap."""
-    from rich.console import Console
-    from rich.table import Table
+    """A rich table on stdout: only the last column (usually a message) wraps.
 
-    grid = Table(*columns, title=title, box=None, header_style="bold", pad_edge=False)
+    Piped output gets an unbounded width, so that rows stay whole for grep.
+    """
+    from rich.console import Console
+    from rich.table import Column, Table
+
+    *fixed, last = columns
+    grid = Table(
+        *(Column(name) for name in fixed),
+        Column(last, ratio=1, min_width=20),
+        title=title,
+        box=None,
+        header_style="bold",
+        pad_edge=False,
+    )
     for row in rows:
         grid.add_row(*row)
-    Console(soft_wrap=False).print(grid)
+    Console(width=None if sys.stdout.isatty() else 10_000, soft_wrap=False).print(grid)

@@ -21,13 +21,9 @@ def daemon_path(user_arg: str) -> str:
     return os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
 
 
-def shown(path: str, cwd: str | None = None) -> str:
+def shown(path: str) -> str:
     """An absolute path as people want to read it: relative to where they stand."""
-    here = cwd or os.getcwd()
-    try:
-        return os.path.relpath(path, here)
-    except ValueError:
-        return path
+    return os.path.relpath(path)
 
 
 def in_workspace(root: str, relpath: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from typing import Any
 
 from workspace.cli.client import Json, require
 from workspace.cli.paths import in_workspace, shown
@@ -21,27 +20,22 @@ from workspace.pointer import SUFFIX, Pointer, parse, render
 _GLOB_CHARS = "\\*?["
 
 
-def record(result: Json) -> str:
+def record(result: Json) -> None:
     """Write the pointer and the `.gitignore` line an add/commit/checkout/get result implies."""
     tracked, data = require(result, "tracked"), require(result, "pointer")
     root = str(require(tracked, "workspace"))
-    pointer_path = in_workspace(root, str(require(data, "path")))
-    atomic_write(pointer_path, render(pointer_from(data)))
+    atomic_write(in_workspace(root, str(require(data, "path"))), render(_pointer_from(data)))
     tracked_path = in_workspace(root, str(require(tracked, "path")))
     ensure_ignored(tracked_path, is_dir=tracked.get("kind") == "dir")
-    return pointer_path
 
 
-def pointer_from(data: Json) -> Pointer:
-    fields: dict[str, Any] = {
-        name: require(data, name) for name in ("dataset", "version", "digest", "files", "bytes")
-    }
+def _pointer_from(data: Json) -> Pointer:
     return Pointer(
-        dataset=str(fields["dataset"]),
-        version=int(fields["version"]),
-        digest=str(fields["digest"]),
-        files=int(fields["files"]),
-        bytes=int(fields["bytes"]),
+        dataset=str(require(data, "dataset")),
+        version=int(require(data, "version")),
+        digest=str(require(data, "digest")),
+        files=int(require(data, "files")),
+        bytes=int(require(data, "bytes")),
     )
 
 

@@ -43,15 +43,14 @@ class StoreLayout:
     @classmethod
     def open(cls, root: Path) -> StoreLayout:
         """Create or open the store at ``root`` and clear what a crashed run left in tmp/."""
-        root_fd = _open_root(root)
+        layout = cls(root, _open_root(root), -1, -1)
         try:
-            objects_fd = _open_subdir(root_fd, "objects")
-            tmp_fd = _open_subdir(root_fd, "tmp")
+            layout.objects_fd = _open_subdir(layout.root_fd, "objects")
+            layout.tmp_fd = _open_subdir(layout.root_fd, "tmp")
+            layout.clear_leftovers()
         except BaseException:
-            os.close(root_fd)
+            layout.close()
             raise
-        layout = cls(root, root_fd, objects_fd, tmp_fd)
-        layout.clear_leftovers()
         return layout
 
     def close(self) -> None:

@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from workspace.db.models import TrackedFile
+from workspace.db.queries.workspaces import CachedFile
 from workspace.errors import InvalidInput, NotFound
 from workspace.store import hash_fd, safefs
 
-Cache = dict[str, TrackedFile]
+Cache = dict[str, CachedFile]
 
 
 @dataclass(slots=True)
@@ -47,7 +47,7 @@ class LocalState:
         return not (self.added or self.modified or self.deleted or self.unsupported)
 
 
-def stat_matches(row: TrackedFile, st: os.stat_result) -> bool:
+def stat_matches(row: CachedFile, st: os.stat_result) -> bool:
     return (row.ino, row.size, row.mtime_ns, row.ctime_ns) == (
         st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
