@@ -140,6 +140,6 @@ def _path_events(entries: list[Entry] | Any) -> list[tuple[str, int, Entry]]:
     return events
 
 
-def _file(entry: Entry) -> dict[str, Any]:
+def _file(entry: Any) -> dict[str, Any]:
     return {"path": entry.path, "oid": entry.oid, "size": entry.size,
             "executable": entry.executable}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.datasets.manifest import Changes, Manifest, ManifestEntry, compare, digest
-from workspace.db.models import Dataset, Entry, Version
+from workspace.db.models import Dataset, Version
 from workspace.db.queries import datasets as q
 from workspace.errors import Conflict, NotFound
 from workspace.refs import Ref, validate_name
@@ -198,5 +198,6 @@ def _commit_detail(version: Version, changes: Changes) -> dict[str, Any]:
     }
 
 
-def _entry(entry: Entry) -> ManifestEntry:
+def _entry(entry: Any) -> ManifestEntry:
+    """An Entry, or a row with its path, oid, size and executable columns."""
     return ManifestEntry(entry.path, entry.oid, entry.size, entry.executable)

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from workspace.datasets.manifest import ManifestEntry
+from workspace.errors import Conflict
 from workspace.store import ObjectStore, safefs
 from workspace.workspaces.ingest import Progress, Summary, by_directory
 from workspace.workspaces.local import Cache, LocalState
@@ -25,13 +26,15 @@ class Plan:
     link: list[ManifestEntry]
     remove: list[str]
     unchanged: int
+    occupied: frozenset[str]  # paths holding a file now: replaced atomically, not just linked
 
 
 def plan(target: dict[str, ManifestEntry], state: LocalState, cache: Cache) -> Plan:
     link = [entry for path, entry in sorted(target.items())
             if not _in_place(entry, state)]
     remove = sorted(p for p in state.files if p not in target and p in cache)
-    return Plan(link, remove, len(target) - len(link))
+    occupied = frozenset(e.path for e in link if e.path in state.files)
+    return Plan(link, remove, len(target) - len(link), occupied)
 
 
 def conflicts(target: dict[str, ManifestEntry], state: LocalState) -> list[str]:
@@ -54,7 +57,7 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *,
         try:
             for path in members:
                 entry = by_path[path]
-                _link(store, dir_fd, entry, prefer, summary)
+                _link(store, dir_fd, entry, entry.path in work.occupied, prefer, summary)
                 done_bytes += entry.size
                 progress(summary.linked + summary.copied, done_bytes)
         finally:
@@ -70,11 +73,15 @@ def _in_place(entry: ManifestEntry, state: LocalState) -> bool:
     return bool(st.st_mode & 0o100) == entry.executable
 
 
-def _link(store: ObjectStore, dir_fd: int, entry: ManifestEntry, prefer: str,
+def _link(store: ObjectStore, dir_fd: int, entry: ManifestEntry, occupied: bool, prefer: str,
           summary: Summary) -> None:
-    how = store.link_into(entry.oid, dir_fd, posixpath.basename(entry.path),
-                          executable=entry.executable, replace=True,
-                          prefer="copy" if prefer == "copy" else "hardlink")
+    try:
+        how = store.link_into(entry.oid, dir_fd, posixpath.basename(entry.path),
+                              executable=entry.executable, replace=occupied,
+                              prefer="copy" if prefer == "copy" else "hardlink")
+    except FileExistsError:
+        raise Conflict(f"{entry.path} appeared while it was being checked out",
+                       hint="nothing of yours was overwritten; run the command again") from None
     if how == "hardlink":
         summary.linked += 1
     else:

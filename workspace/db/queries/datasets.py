@@ -77,16 +77,20 @@ def live_entries(session: Session, dataset_id: int) -> Sequence[Entry]:
 
 def entries_at(
     session: Session, dataset_id: int, number: int, prefix: str | None = None
-) -> Sequence[Entry]:
-    """The manifest of version ``number``: entries added at or before it and not yet removed."""
+) -> Sequence[Any]:
+    """The manifest of version ``number`` as rows (path, oid, size, executable).
+
+    Entries added at or before it and not yet removed. Plain rows, not ORM
+    objects: a 100,000-file manifest loads several times faster.
+    """
     stmt = (
-        select(Entry)
+        select(Entry.path, Entry.oid, Entry.size, Entry.executable)
         .where(Entry.dataset_id == dataset_id, *_live_at(number))
         .order_by(Entry.path)
     )
     if prefix:
         stmt = stmt.where(Entry.path.startswith(prefix, autoescape=True))
-    return session.scalars(stmt).all()
+    return session.execute(stmt).all()
 
 
 def blame_rows(
