@@ -177,3 +177,8 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# Tables of other concepts live in their own modules; importing them here puts them
+# in Base.metadata, which Alembic and the tests see.
+from workspace.db import models_auth, models_policy  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Credential tables (passwords, API tokens, revoked JWTs, login throttling)."""

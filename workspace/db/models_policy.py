@@ -1,0 +1,1 @@
+"""The Casbin rule table."""
