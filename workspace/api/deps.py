@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
 from workspace.api.peercred import peer_from_state
 from workspace.auth import Caller, find_local, resolve_local
+from workspace.auth.unix_groups import peer_groups
 from workspace.config import Settings
 from workspace.errors import AuthenticationRequired
 from workspace.workspaces.context import ServiceContext
@@ -31,11 +33,11 @@ def get_caller(request: Request, ctx: Annotated[ServiceContext, Depends(get_cont
             hint="use the local Unix socket (`ws` does by default); "
             "remote access needs a login token")
     with ctx.db.read() as session:
-        known = find_local(session, peer.uid)
-    if known is not None:
-        return known
-    with ctx.db.write() as session:  # first contact: may register the user
-        return resolve_local(session, peer.uid, auto_register=settings.auto_register)
+        caller = find_local(session, peer.uid)
+    if caller is None:
+        with ctx.db.write() as session:  # first contact: may register the user
+            caller = resolve_local(session, peer.uid, auto_register=settings.auto_register)
+    return replace(caller, groups=peer_groups(peer.pid, peer.uid, peer.gid))
 
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]

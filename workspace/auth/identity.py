@@ -26,6 +26,7 @@ class Caller:
     name: str
     uid: int | None
     is_admin: bool
+    groups: tuple[str, ...] = ()  # policy subjects of the caller's Unix groups: "group:NAME"
 
 
 def unix_name(uid: int) -> str:

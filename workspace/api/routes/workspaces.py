@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Query
 
 from workspace import __version__
+from workspace.api.authz import authenticated
 from workspace.api.deps import CallerDep, ContextDep
 from workspace.api.schemas import RegisterBody, encode
+from workspace.auth.identity import unix_name
 from workspace.db.queries import datasets as dq
 from workspace.db.queries import workspaces as wq
 from workspace.workspaces import registry, sync
@@ -17,19 +20,32 @@ from workspace.workspaces.results import tracked_info
 router = APIRouter()
 
 
-@router.get("/health")
+@router.get("/health", dependencies=[authenticated()])
 def health(caller: CallerDep, ctx: ContextDep) -> dict[str, Any]:
-    return {"version": __version__, "user": caller.name, "mode": ctx.mode}
+    uid = os.geteuid()  # `ws init` grants this user access when it is not the caller
+    return {"version": __version__, "user": caller.name, "mode": ctx.mode,
+            "daemon": {"user": unix_name(uid), "uid": uid}}
 
 
-@router.post("/workspaces", status_code=201)
+@router.post("/workspaces", status_code=201, dependencies=[authenticated()])
 def register(body: RegisterBody, caller: CallerDep, ctx: ContextDep) -> dict[str, Any]:
     with ctx.db.write() as session:
         workspace, created = registry.register(session, caller, body.path)
         return {"workspace": _workspace(workspace, caller.name), "created": created}
 
 
-@router.get("/workspaces/locate")
+@router.delete("/workspaces", dependencies=[authenticated()])
+def unregister(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096),
+               force: bool = False) -> dict[str, Any]:
+    """`ws deinit`: forget the workspace; the answer lists the caller's remaining ones."""
+    with ctx.db.write() as session:
+        workspace, dropped = registry.unregister(session, caller, path, force=force)
+        remaining = [w.path for w in wq.of_owner(session, caller.user_id)]
+        return {"workspace": _workspace(workspace, caller.name), "untracked": dropped,
+                "remaining": remaining}
+
+
+@router.get("/workspaces/locate", dependencies=[authenticated()])
 def locate(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096)) -> Any:
     with ctx.db.read() as session:
         found = registry.locate(session, caller, path)
@@ -42,7 +58,7 @@ def locate(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096
                        "relpath": found.inner})
 
 
-@router.get("/status")
+@router.get("/status", dependencies=[authenticated()])
 def status(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096)) -> Any:
     return sync.status(ctx, caller, path=path)
 

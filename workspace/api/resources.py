@@ -1,0 +1,115 @@
+"""Resolvers: which (action, resource) checks a request needs.
+
+Resources are dataset names (what roles are granted on, by pattern) or
+admin resources (``admin:users``, ``admin:policy``, ``admin:audit``).
+Actions: ``read`` < ``write`` < ``maintain`` < ``admin`` (roles inherit).
+A resolver that cannot parse the request returns no dataset check and lets
+the route's own validation report the error; it never allows by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from workspace.api.authz import Check, Facts, Resolver
+from workspace.db.queries import datasets as dq
+from workspace.errors import InvalidInput, WorkspaceError
+from workspace.refs import parse_ref
+from workspace.workspaces import registry
+
+ADMIN_USERS = "admin:users"
+ADMIN_POLICY = "admin:policy"
+ADMIN_AUDIT = "admin:audit"
+
+
+def _named(name: str, resolver: Resolver) -> Resolver:
+    resolver.__name__ = name
+    return resolver
+
+
+def dataset_in_body(action: str, field: str = "dataset") -> Resolver:
+    def resolve(facts: Facts) -> Sequence[Check]:
+        return [(action, name) for name in _names([facts.body.get(field)])]
+
+    return _named(f"{action} dataset in body.{field}", resolve)
+
+
+def ref_in_body(action: str, field: str = "ref") -> Resolver:
+    def resolve(facts: Facts) -> Sequence[Check]:
+        return [(action, name) for name in _ref_names([facts.body.get(field)])]
+
+    return _named(f"{action} dataset of body.{field}", resolve)
+
+
+def refs_in_query(action: str, *fields: str) -> Resolver:
+    def resolve(facts: Facts) -> Sequence[Check]:
+        return [(action, name) for name in _ref_names([facts.query.get(f) for f in fields])]
+
+    return _named(f"{action} datasets of query {', '.join(fields)}", resolve)
+
+
+def tracked_dataset(action: str, *, ref_field: str | None = None) -> Resolver:
+    """The dataset bound to the workspace path in the body or query (``path``).
+
+    With ``ref_field``, a reference given there wins (checkout to another dataset).
+    """
+
+    def resolve(facts: Facts) -> Sequence[Check]:
+        if ref_field and facts.body.get(ref_field):
+            return [(action, name) for name in _ref_names([facts.body.get(ref_field)])]
+        path = facts.body.get("path") or facts.query.get("path")
+        name = _tracked_name(facts, path)
+        return [(action, name)] if name else []
+
+    return _named(f"{action} dataset tracked at path", resolve)
+
+
+def log_target(facts: Facts) -> Sequence[Check]:
+    if facts.query.get("ref"):
+        return [("read", name) for name in _ref_names([facts.query.get("ref")])]
+    name = _tracked_name(facts, facts.query.get("path"))
+    return [("read", name)] if name else []
+
+
+def audit_scope(facts: Facts) -> Sequence[Check]:
+    """Your own events, or a dataset you may read; anything wider is for admins."""
+    user, dataset = facts.query.get("user"), facts.query.get("dataset")
+    if dataset:
+        return [("read", name) for name in _names([dataset])]
+    if user == facts.caller.name:
+        return []
+    return [("admin", ADMIN_AUDIT)]
+
+
+def admin(resource: str) -> Resolver:
+    def resolve(facts: Facts) -> Sequence[Check]:
+        return [("admin", resource)]
+
+    return _named(f"admin on {resource}", resolve)
+
+
+def _names(values: Sequence[object]) -> list[str]:
+    return [value for value in values if isinstance(value, str) and value]
+
+
+def _ref_names(values: Sequence[object]) -> list[str]:
+    names = []
+    for value in _names(values):
+        try:
+            names.append(parse_ref(value).dataset)
+        except InvalidInput:
+            continue  # the route reports it
+    return names
+
+
+def _tracked_name(facts: Facts, path: object) -> str | None:
+    if not isinstance(path, str) or not path:
+        return None
+    try:
+        with facts.ctx.db.read() as session:
+            found = registry.locate(session, facts.caller, path)
+            if found.tracked is None:
+                return None
+            return dq.dataset_names(session, [found.tracked.dataset_id])[found.tracked.dataset_id]
+    except WorkspaceError:
+        return None  # not the caller's workspace: the route itself says so
