@@ -83,7 +83,7 @@ def make_runtime() -> Runtime:
 
 def _readable_source_copy(scratch: Path) -> Path:
     target = scratch / "src"
-    for part in ("workspace", "migrations"):
+    for part in ("workspace", "migrations", "policies"):
         shutil.copytree(REPO / part, target / part,
                         ignore=shutil.ignore_patterns("__pycache__"))
     for root, dirs, files in os.walk(scratch):
