@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace import __version__
-from workspace.api.routes import datasets, operations, workspaces
+from workspace.api.access import Access
+from workspace.api.routes import access as access_routes
+from workspace.api.routes import accounts, audit, datasets, operations, workspaces
 from workspace.config import Settings
 from workspace.errors import InvalidInput, NotFound, WorkspaceError
 from workspace.workspaces.context import ServiceContext
@@ -18,11 +20,12 @@ from workspace.workspaces.context import ServiceContext
 log = logging.getLogger("workspace.api")
 
 
-def create_app(ctx: ServiceContext, settings: Settings) -> FastAPI:
+def create_app(ctx: ServiceContext, settings: Settings, access: Access | None = None) -> FastAPI:
     app = FastAPI(title="workspace", version=__version__, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.state.settings = settings
-    for module in (workspaces, operations, datasets):
+    app.state.access = access or Access()
+    for module in (workspaces, operations, datasets, audit, accounts, access_routes):
         app.include_router(module.router, prefix="/v1")
     _install_error_handlers(app)
     return app

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from workspace.api.deps import get_caller, get_context
+from workspace.api.access import Access, Authorizer
+from workspace.api.deps import get_access, get_caller, get_context
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.errors import PermissionDenied
 from workspace.workspaces.context import ServiceContext
 
-Check = tuple[str, str]  # (action, resource)
+Check = tuple[str, str]  # (action, resource), or ("holds:ROLE", pattern)
+HOLDS = "holds:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,19 +40,10 @@ class Facts:
     query: dict[str, str]
     body: dict[str, Any]
     ctx: ServiceContext
+    access: Access
 
 
 Resolver = Callable[[Facts], Sequence[Check]]
-
-
-class Decision(Protocol):
-    allowed: bool
-    rule: str | None
-
-
-class Authorizer(Protocol):
-    def check(self, subject: str, groups: Sequence[str], resource: str,
-              action: str) -> Decision: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +56,10 @@ class Requirement:
 
 def require(resolver: Resolver) -> Any:
     async def authorize(request: Request, caller: Caller = Depends(get_caller),
-                        ctx: ServiceContext = Depends(get_context)) -> Caller:
-        facts = Facts(caller, dict(request.query_params), await _json_body(request), ctx)
+                        ctx: ServiceContext = Depends(get_context),
+                        access: Access = Depends(get_access)) -> Caller:
+        facts = Facts(caller, dict(request.query_params), await _json_body(request), ctx,
+                      access)
         await run_in_threadpool(_decide, facts, resolver)
         return caller
 
@@ -91,26 +86,39 @@ def _marked(dependency: Callable[..., Awaitable[Any]], requirement: Requirement)
 
 
 def _decide(facts: Facts, resolver: Resolver) -> None:
-    authorizer: Authorizer | None = getattr(facts.ctx, "authorizer", None)
+    authorizer = facts.access.authorizer
     for action, resource in resolver(facts):
         if authorizer is None:
             continue  # no policy engine configured (single-user tests of the core)
-        decision = authorizer.check(facts.caller.name, facts.caller.groups, resource, action)
-        if not decision.allowed:
+        if not _allowed(authorizer, facts.caller, action, resource):
             _record_denial(facts, action, resource)
             raise PermissionDenied(
-                f"{facts.caller.name} may not {action} {resource}",
+                _denial(facts.caller.name, action, resource),
                 hint="ask an admin to grant you a role on it "
                 f"(`ws role grant {facts.caller.name} ROLE PATTERN`)",
                 details={"action": action, "resource": resource})
 
 
-def readable(caller: Caller, ctx: ServiceContext) -> Callable[[str], bool]:
+def _allowed(authorizer: Authorizer, caller: Caller, action: str, resource: str) -> bool:
+    """A policy check; ``holds:ROLE`` on a pattern asks whether the caller holds ROLE
+    on everything the pattern names (for granting roles: nobody gives more than they have)."""
+    if action.startswith(HOLDS):
+        return authorizer.holds(caller.name, action[len(HOLDS):], resource, caller.groups)
+    return authorizer.check(caller.name, caller.groups, resource, action).allowed
+
+
+def readable(caller: Caller, access: Access) -> Callable[[str], bool]:
     """A filter for listings: may ``caller`` read this dataset? (No engine: yes.)"""
-    authorizer: Authorizer | None = getattr(ctx, "authorizer", None)
+    authorizer = access.authorizer
     if authorizer is None:
         return lambda name: True
     return lambda name: authorizer.check(caller.name, caller.groups, name, "read").allowed
+
+
+def _denial(name: str, action: str, resource: str) -> str:
+    if action.startswith(HOLDS):
+        return f"{name} does not hold {action[len(HOLDS):]} on {resource}"
+    return f"{name} may not {action} {resource}"
 
 
 def _record_denial(facts: Facts, action: str, resource: str) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from workspace.api.access import Access
 from workspace.api.peercred import peer_from_state
-from workspace.auth import Caller, find_local, resolve_local
+from workspace.auth import Caller, api_tokens, find_local, resolve_local
+from workspace.auth.authenticate import authenticate_bearer
 from workspace.auth.unix_groups import peer_groups
 from workspace.config import Settings
 from workspace.errors import AuthenticationRequired
@@ -23,22 +26,52 @@ def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
+def get_access(request: Request) -> Access:
+    return cast(Access, request.app.state.access)
+
+
 def get_caller(request: Request, ctx: Annotated[ServiceContext, Depends(get_context)],
-               settings: Annotated[Settings, Depends(get_settings)]) -> Caller:
-    """The local peer's user; TCP requests have no identity until token login exists."""
+               settings: Annotated[Settings, Depends(get_settings)],
+               access: Annotated[Access, Depends(get_access)]) -> Caller:
+    """Who is asking: the Unix socket peer's user, or the holder of a bearer token (TCP)."""
     peer = peer_from_state(request.state)
     if peer is None:
-        raise AuthenticationRequired(
-            "this request carries no identity",
-            hint="use the local Unix socket (`ws` does by default); "
-            "remote access needs a login token")
+        return _bearer_caller(request, ctx, access)
     with ctx.db.read() as session:
         caller = find_local(session, peer.uid)
     if caller is None:
-        with ctx.db.write() as session:  # first contact: may register the user
-            caller = resolve_local(session, peer.uid, auto_register=settings.auto_register)
+        caller = _first_contact(ctx, access, settings, peer.uid)
     return replace(caller, groups=peer_groups(peer.pid, peer.uid, peer.gid))
 
 
+def _first_contact(ctx: ServiceContext, access: Access, settings: Settings, uid: int) -> Caller:
+    """An unknown local user: refused, unless auto-registration grants a default role."""
+    role = settings.auto_register_role
+    with ctx.db.write() as session:
+        admins = access.authorizer.admins(session) if access.authorizer is not None else []
+        caller = resolve_local(session, uid, auto_register=role is not None, admins=admins)
+        if role is not None and access.authorizer is not None:
+            access.authorizer.grant_role(session, caller.name, role, "*")
+        return caller
+
+
+def _bearer_caller(request: Request, ctx: ServiceContext, access: Access) -> Caller:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or access.keys is None:
+        raise AuthenticationRequired(
+            "this request carries no identity",
+            hint="on this machine use the Unix socket (`ws` does by default); "
+            "remotely, `ws login --server URL` or an API token")
+    now = datetime.now(UTC)
+    with ctx.db.read() as session:
+        bearer = authenticate_bearer(session, access.keys, token.strip(), now=now)
+    if bearer.touch_due:
+        with ctx.db.write() as session:
+            api_tokens.touch(session, bearer.credential_id, now=now)
+    return bearer.caller
+
+
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
+AccessDep = Annotated[Access, Depends(get_access)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from workspace.api.authz import Check, Facts, Resolver
+from workspace.auth import api_tokens
 from workspace.db.queries import datasets as dq
 from workspace.errors import InvalidInput, WorkspaceError
 from workspace.refs import parse_ref
@@ -79,6 +80,44 @@ def audit_scope(facts: Facts) -> Sequence[Check]:
     if user == facts.caller.name:
         return []
     return [("admin", ADMIN_AUDIT)]
+
+
+def self_or_admin(field: str) -> Resolver:
+    """Acting on your own account (body or query ``field``) is yours; others' is admin."""
+
+    def resolve(facts: Facts) -> Sequence[Check]:
+        name = facts.body.get(field) or facts.query.get(field)
+        return [] if name == facts.caller.name else [("admin", ADMIN_USERS)]
+
+    return _named(f"self, or admin on {ADMIN_USERS}", resolve)
+
+
+def token_owner(facts: Facts) -> Sequence[Check]:
+    """Revoking your own API token is yours; anyone else's is admin."""
+    token_id = facts.body.get("id")
+    if isinstance(token_id, str):
+        try:
+            with facts.ctx.db.read() as session:
+                if api_tokens.info(session, token_id).user_id == facts.caller.user_id:
+                    return []
+        except WorkspaceError:
+            pass  # unknown id: only an admin learns that
+    return [("admin", ADMIN_USERS)]
+
+
+def grant_scope(facts: Facts) -> Sequence[Check]:
+    """Granting or revoking ROLE on PATTERN: you must maintain PATTERN and hold ROLE there."""
+    pattern, role = facts.body.get("pattern"), facts.body.get("role")
+    if not isinstance(pattern, str) or not pattern or not isinstance(role, str) or not role:
+        return [("admin", ADMIN_POLICY)]
+    return [("holds:maintainer", pattern), (f"holds:{role}", pattern)]
+
+
+def policy_query_scope(facts: Facts) -> Sequence[Check]:
+    """Asking about yourself is yours; about anyone else, or everyone, is admin."""
+    if facts.query.get("subject") == facts.caller.name:
+        return []
+    return [("admin", ADMIN_POLICY)]
 
 
 def admin(resource: str) -> Resolver:

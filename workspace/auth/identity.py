@@ -1,14 +1,15 @@
 """Mapping a socket peer's uid to a workspace user.
 
 The first admin is the Unix user who starts the daemon (``bootstrap_admin``).
-Other local users are registered on first contact while ``auto_register`` is
-on (the single-user default); otherwise they are refused with the name of an
-admin to ask.
+Other local users are refused with the names of the admins to ask, unless
+the admin enabled auto-registration (setting ``auto_register_role``: such
+users are registered on first contact and granted that role).
 """
 
 from __future__ import annotations
 
 import pwd
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -54,14 +55,16 @@ def find_local(session: Session, uid: int) -> Caller | None:
     return Caller(user.id, user.name, user.uid, user.is_admin)
 
 
-def resolve_local(session: Session, uid: int, *, auto_register: bool) -> Caller:
+def resolve_local(session: Session, uid: int, *, auto_register: bool,
+                  admins: Sequence[str] = ()) -> Caller:
     user = users.by_uid(session, uid)
     if user is None:
         name = unix_name(uid)
         if not auto_register or users.by_name(session, name) is not None:
+            ask = f"an admin ({', '.join(admins)})" if admins else "an admin of this server"
             raise PermissionDenied(
                 f"Unix user {name} (uid {uid}) is not a workspace user",
-                hint="ask an admin of this server to add you",
+                hint=f"ask {ask} to run `ws user add {name}` and grant you a role",
             )
         user = users.create(session, name=name, uid=uid)
         record(session, actor=name, action=Action.ACCOUNT_USER_REGISTER,

@@ -34,10 +34,16 @@ def serve(
         str | None,
         typer.Option("--tcp", metavar="HOST:PORT", help="Also listen for HTTP on this address."),
     ] = None,
+    admin: Annotated[
+        str | None,
+        typer.Option("--admin", metavar="NAME",
+                     help="Unix user to make the first admin (service installs; single-user "
+                     "mode makes the user running the daemon its admin)."),
+    ] = None,
 ) -> None:
     """Run the workspace daemon: the one writer of the shared store."""
     chosen_socket = socket or state(ctx).socket_option
-    settings = load_settings(config, home=home, socket=chosen_socket, tcp=tcp)
+    settings = load_settings(config, home=home, socket=chosen_socket, tcp=tcp, admin=admin)
     # Imported here only: every other command is a client and never loads the server.
     from workspace.daemon import serve as run_daemon
 

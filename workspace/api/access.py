@@ -1,0 +1,59 @@
+"""The access-control services the API needs: policy decisions, JWT keys, password hashing.
+
+Kept apart from the domain's ``ServiceContext``: the domain services never
+decide who may do what; the API's one authorization dependency does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from workspace.auth.passwords import PasswordHasher
+from workspace.auth.tokens import JwtKeys
+from workspace.errors import WorkspaceError
+
+
+class Decision(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def rule(self) -> str | None: ...
+
+
+class Authorizer(Protocol):
+    def check(self, subject: str, groups: Sequence[str], resource: str,
+              action: str) -> Decision: ...
+
+    def admins(self, session: Session) -> list[str]: ...
+
+    def holds(self, subject: str, role: str, pattern: str,
+              groups: Sequence[str] = ()) -> bool: ...
+
+    def grant_role(self, session: Session, subject: str, role: str, pattern: str) -> bool: ...
+
+
+@dataclass
+class Access:
+    authorizer: Authorizer | None = None
+    keys: JwtKeys | None = None
+    hasher: PasswordHasher | None = None
+
+    def require_keys(self) -> JwtKeys:
+        if self.keys is None:
+            raise WorkspaceError("token login is not configured on this daemon")
+        return self.keys
+
+    def require_hasher(self) -> PasswordHasher:
+        if self.hasher is None:
+            raise WorkspaceError("password login is not configured on this daemon")
+        return self.hasher
+
+    def is_last_admin(self, session: Session, name: str) -> bool:
+        if self.authorizer is None:
+            return False
+        return self.authorizer.admins(session) == [name]
