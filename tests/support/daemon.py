@@ -23,10 +23,11 @@ class Daemon:
     database_url: str
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    socket_dir: Path | None = None  # outside the 0700 home, for daemons other users reach
 
     @property
     def socket(self) -> Path:
-        return self.home / "ws.sock"
+        return (self.socket_dir or self.home) / "ws.sock"
 
     @property
     def store(self) -> Path:

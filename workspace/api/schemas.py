@@ -53,6 +53,7 @@ class CheckoutBody(Body):
 class GetBody(Body):
     ref: str = Field(max_length=400)
     path: str = Field(max_length=4096)
+    digest: str | None = Field(default=None, max_length=100)
     force: bool = False
 
 

@@ -46,12 +46,25 @@ def checkout(
             "--ref", metavar="REF", help="Reference to check out: DATASET@N or DATASET@TAG."
         ),
     ] = None,
+    rev: Annotated[
+        str | None,
+        typer.Option(
+            "--rev", metavar="GIT-REV",
+            help="Use the pointer files as they are at this git revision (git's working tree "
+            "is not touched).",
+        ),
+    ] = None,
     force: ForceOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Bring tracked data to the version its pointer file names (e.g. after `git checkout`)."""
-    if version is not None and ref is not None:
-        raise InvalidInput("give --version or --ref, not both")
+    if sum(option is not None for option in (version, ref, rev)) > 1:
+        raise InvalidInput("give only one of --version, --ref and --rev")
+    if rev is not None:
+        from workspace.cli.commands_rev import checkout_at_rev
+
+        checkout_at_rev(ctx, rev, path, force=force, as_json=as_json)
+        return
     if path is None:
         if version is not None or ref is not None:
             raise InvalidInput(

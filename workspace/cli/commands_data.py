@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from workspace.cli.client import DaemonClient, Json
+from workspace.cli.gitinfo import provenance
 from workspace.cli.output import print_json, summary_line
 from workspace.cli.paths import daemon_path
 from workspace.cli.pointers import read_beside, record
@@ -42,7 +43,7 @@ def add(
     dataset: Annotated[
         str,
         typer.Option(
-            "--dataset", "-d", metavar="NAME", help="Dataset to create or extend, e.g. vision/cats."
+            "--dataset", "-d", metavar="NAME", help="Name of the new dataset, e.g. vision/cats."
         ),
     ],
     message: MessageOpt,
@@ -55,7 +56,7 @@ def add(
         "dataset": validate_name(dataset),
         "message": message,
         "skip_symlinks": skip_symlinks,
-        "git": None,
+        "git": provenance(daemon_path(path)),
     }
     with state(ctx).client() as client:
         result = run_write(client, "/v1/add", body, label=f"adding {path}", as_json=as_json)
@@ -81,7 +82,7 @@ def commit(
         "message": message,
         "skip_symlinks": skip_symlinks,
         "base_version": pointer.version if pointer else None,
-        "git": None,
+        "git": provenance(target),
     }
     with state(ctx).client() as client:
         result = run_write(client, "/v1/commit", body, label=f"committing {path}", as_json=as_json)
@@ -109,11 +110,16 @@ def get(
     report(result, as_json)
 
 
-def run_write(client: DaemonClient, route: str, body: Json, *, label: str, as_json: bool) -> Json:
-    """One streaming operation, then the pointer and `.gitignore` it implies."""
+def run_write(client: DaemonClient, route: str, body: Json, *, label: str, as_json: bool,
+              write_pointer: bool = True) -> Json:
+    """One streaming operation, then the pointer and `.gitignore` it implies.
+
+    ``write_pointer=False`` (checkout --rev) leaves git's working tree alone.
+    """
     with StreamProgress.for_terminal(label, as_json=as_json) as bar:
         result = client.stream(route, body, bar)
-    record(result)
+    if write_pointer:
+        record(result)
     return result
 
 

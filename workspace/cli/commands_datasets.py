@@ -10,6 +10,7 @@ from workspace.cli.client import Json
 from workspace.cli.output import count, human_size, print_json, subject, table
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_tag
 
 RefArg = Annotated[
@@ -50,11 +51,32 @@ def ls(
 
 def diff(
     ctx: typer.Context,
-    a: Annotated[str, typer.Argument(metavar="A", help="The older reference, e.g. vision/cats@1.")],
-    b: Annotated[str, typer.Argument(metavar="B", help="The newer reference, e.g. vision/cats@2.")],
+    a: Annotated[
+        str | None,
+        typer.Argument(metavar="A", help="The older reference, e.g. vision/cats@1."),
+    ] = None,
+    b: Annotated[
+        str | None,
+        typer.Argument(metavar="B", help="The newer reference, e.g. vision/cats@2."),
+    ] = None,
+    rev: Annotated[
+        str | None,
+        typer.Option("--rev", metavar="A..B",
+                     help="Compare the data of two git revisions instead (e.g. v1.0..main)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the files added, modified and deleted between two versions."""
+    """Show the files added, modified and deleted between two versions (or git revisions)."""
+    if rev is not None:
+        if a is not None or b is not None:
+            raise InvalidInput("give A and B, or --rev A..B, not both")
+        from workspace.cli.commands_rev import diff_revisions
+
+        diff_revisions(ctx, rev, as_json=as_json)
+        return
+    if a is None or b is None:
+        raise InvalidInput("give two references A and B", hint="e.g. `ws diff vision/cats@1 "
+                           "vision/cats@2`, or `ws diff --rev v1.0..main`")
     with state(ctx).client() as client:
         answer = client.get("/v1/diff", {"a": str(parse_ref(a)), "b": str(parse_ref(b))})
     if as_json:

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from workspace.cli.client import Json
-from workspace.cli.commands_datasets import PrefixOpt, RefArg
 from workspace.cli.output import count, human_size, print_json, subject, table
 from workspace.cli.paths import daemon_path, shown
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import parse_since, short_time
+from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_name
 
 _DETAIL_WIDTH = 60
@@ -50,29 +50,6 @@ def log(
         _print_dataset_log(answer)
 
 
-def blame(
-    ctx: typer.Context, ref: RefArg, prefix: PrefixOpt = None, as_json: JsonFlag = False
-) -> None:
-    """Show, for every file of a version, the version that last changed it: who, when, why."""
-    with state(ctx).client() as client:
-        answer = client.get("/v1/blame", {"ref": str(parse_ref(ref)), "prefix": prefix})
-    if as_json:
-        print_json(answer)
-        return
-    rows = [
-        [
-            str(f.get("path")),
-            str(f.get("version")),
-            str(f.get("author")),
-            short_time(f.get("created_at")),
-            subject(f.get("message")),
-        ]
-        for f in answer.get("files") or []
-    ]
-    title = f"{answer.get('dataset')}@{answer.get('version')}"
-    table(("Path", "Version", "Author", "Date", "Message"), rows, title=title)
-
-
 def audit(
     ctx: typer.Context,
     dataset: Annotated[
@@ -84,8 +61,12 @@ def audit(
     action: Annotated[
         str | None,
         typer.Option(
-            "--action", metavar="A", help="Only this action, e.g. dataset:version:create."
+            "--action", metavar="A", help="Only this action, e.g. dataset:version:commit."
         ),
+    ] = None,
+    path: Annotated[
+        str | None,
+        typer.Option("--path", metavar="PREFIX", help="Only events whose path starts with this."),
     ] = None,
     since: Annotated[
         str | None,
@@ -95,17 +76,28 @@ def audit(
             help="Only events after this: 30m, 12h, 7d, 2w or an ISO date.",
         ),
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", metavar="WHEN", help="Only events before this (same forms as --since)."
+        ),
+    ] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, metavar="N", help="At most this many events.")
     ] = 100,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the audit log (every change, denial and login), newest first."""
+    """Show the audit log (every change, denial and login), newest first;
+    `ws audit verify` checks that nobody edited it."""
+    if ctx.invoked_subcommand is not None:
+        return
     query: dict[str, Any] = {
         "dataset": validate_name(dataset) if dataset else None,
         "user": user,
         "action": action,
-        "since": parse_since(since) if since else None,
+        "path": path,
+        "since": _moment("--since", since),
+        "until": _moment("--until", until),
         "limit": limit,
     }
     with state(ctx).client() as client:
@@ -115,6 +107,32 @@ def audit(
         return
     rows = [_audit_row(event) for event in answer.get("events") or []]
     table(("ID", "When", "Actor", "Action", "Dataset", "Path", "Detail"), rows)
+
+
+def audit_verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Check the whole audit hash chain and the checkpoints; exit 8 naming the first bad event."""
+    with state(ctx).client() as client:
+        answer = client.get("/v1/audit/verify")
+    if as_json:
+        print_json(answer)
+        return
+    head = answer.get("head") or {}
+    last = answer.get("last_checkpoint")
+    checkpoint = (f"event {last.get('sequence')} at {short_time(last.get('at'))}"
+                  if isinstance(last, dict) else "none yet")
+    print(f"audit log OK: {count(answer.get('events'))} events, head event "
+          f"{head.get('id', '-')}; last checkpoint: {checkpoint} "
+          f"({count(answer.get('checked_checkpoints'))} checked)")
+
+
+def _moment(option: str, text: str | None) -> str | None:
+    """A --since/--until value as ISO UTC, with the error naming the option given."""
+    if not text:
+        return None
+    try:
+        return parse_since(text)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message.replace("--since", option), hint=exc.hint) from None
 
 
 def _print_dataset_log(answer: Json) -> None:

@@ -16,11 +16,14 @@ import typer
 
 from workspace import __version__
 from workspace.cli import (
+    commands_access,
+    commands_blame,
     commands_checkout,
     commands_data,
     commands_datasets,
     commands_history,
     commands_serve,
+    commands_users,
     commands_workspace,
 )
 from workspace.cli.output import print_error
@@ -37,6 +40,7 @@ app = typer.Typer(
 _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
     "Workspace": (
         ("init", commands_workspace.init),
+        ("deinit", commands_workspace.deinit),
         ("add", commands_data.add),
         ("commit", commands_data.commit),
         ("status", commands_workspace.status),
@@ -52,14 +56,30 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
     ),
     "History": (
         ("log", commands_history.log),
-        ("blame", commands_history.blame),
-        ("audit", commands_history.audit),
+        ("blame", commands_blame.blame),
     ),
+    "Access": (("login", commands_users.login), ("logout", commands_users.logout)),
     "Daemon": (("serve", commands_serve.serve),),
+}
+_GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
+    "Access": (
+        ("user", commands_users.user_app),
+        ("role", commands_access.role_app),
+        ("policy", commands_access.policy_app),
+        ("token", commands_users.token_app),
+    ),
 }
 for panel, commands in _COMMANDS.items():
     for name, function in commands:
         app.command(name, rich_help_panel=panel)(function)
+for panel, groups in _GROUPS.items():
+    for name, group in groups:
+        app.add_typer(group, name=name, rich_help_panel=panel)
+
+_audit = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
+_audit.callback(invoke_without_command=True)(commands_history.audit)  # `ws audit [filters]`
+_audit.command("verify")(commands_history.audit_verify)
+app.add_typer(_audit, name="audit", rich_help_panel="History")
 
 
 def _show_version(value: bool) -> None:
@@ -79,6 +99,15 @@ def _root(
             help="The daemon's Unix socket; default: $WORKSPACE_SOCKET or $WORKSPACE_HOME/ws.sock.",
         ),
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            metavar="URL",
+            help="Talk to the daemon at URL over HTTP, with your `ws login` token or "
+            "$WORKSPACE_TOKEN; default: $WORKSPACE_SERVER, else the Unix socket.",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -86,7 +115,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = State(socket_option=socket)
+    ctx.obj = State(socket_option=socket, server_option=server)
 
 
 _UNUSED_OPTIONAL_MODULES = ("httpx._main", "trio")

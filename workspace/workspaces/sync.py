@@ -52,15 +52,16 @@ def checkout(ctx: ServiceContext, caller: Caller, *, path: str, ref: str | None 
                             reporter, Action.WORKSPACE_PATH_CHECKOUT)
 
 
-def get(ctx: ServiceContext, caller: Caller, *, ref: str, path: str, force: bool = False,
-        reporter: Reporter = Reporter()) -> OpResult:
+def get(ctx: ServiceContext, caller: Caller, *, ref: str, path: str, digest: str | None = None,
+        force: bool = False, reporter: Reporter = Reporter()) -> OpResult:
     with ctx.db.read() as session:
         located = registry.locate(session, caller, path)
         if located.tracked is not None and located.inner == "":
-            return checkout(ctx, caller, path=path, ref=ref, force=force, reporter=reporter)
+            return checkout(ctx, caller, path=path, ref=ref, digest=digest, force=force,
+                            reporter=reporter)
         registry.check_new_tracked_path(session, located)
         dataset, _ = versions.resolve(session, parse_ref(ref))
-        target = _target(session, parse_ref(ref), None, dataset.kind, located.relpath)
+        target = _target(session, parse_ref(ref), digest, dataset.kind, located.relpath)
     pending = TrackedPath(workspace_id=located.workspace.id, path=located.relpath,
                           kind=target.dataset.kind, dataset_id=target.dataset.id, version=0)
     return _sync_and_record(ctx, caller, located.workspace, pending, target, {}, force,
@@ -72,15 +73,32 @@ def status(ctx: ServiceContext, caller: Caller, *, path: str) -> dict[str, Any]:
         located = registry.locate(session, caller, path)
         tracked = registry.tracked_under(session, located)
         names = dq.dataset_names(session, [t.dataset_id for t in tracked])
-        caches = {t.id: wq.tracked_files(session, t.id) for t in tracked}
     reports, refreshed = [], {}
     with open_root(located.workspace.path, caller) as root_fd:
         for item in tracked:
-            state = local.compare(root_fd, item.path, item.kind, caches[item.id])
+            state, note = _local_state(ctx, root_fd, item)
             refreshed[item.id] = state.refreshed
-            reports.append(_status_entry(item, names[item.dataset_id], state))
+            reports.append({**_status_entry(item, names[item.dataset_id], state), **note})
     _refresh(ctx, refreshed)
     return {"workspace": located.workspace.path, "tracked": reports}
+
+
+def _local_state(ctx: ServiceContext, root_fd: int,
+                 item: TrackedPath) -> tuple[local.LocalState, dict[str, Any]]:
+    """From the watcher's memory when it can answer; else a full scan, which it may adopt."""
+    if ctx.watcher is None:
+        return _scan(ctx, root_fd, item), {}
+    with ctx.watcher.status_view(root_fd, item) as view:
+        scanned = view.state is None
+        if view.state is None:
+            view.state = _scan(ctx, root_fd, item)
+        return view.state, {**view.note, "scanned": scanned}
+
+
+def _scan(ctx: ServiceContext, root_fd: int, item: TrackedPath) -> local.LocalState:
+    with ctx.db.read() as session:
+        cache = wq.tracked_files(session, item.id)
+    return local.compare(root_fd, item.path, item.kind, cache)
 
 
 def _status_entry(item: TrackedPath, dataset: str, state: local.LocalState) -> dict[str, Any]:
@@ -122,7 +140,8 @@ def _target(session: Session, ref: Ref, digest: str | None, kind: str,
 def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracked: TrackedPath,
                      target: _Target, cache: local.Cache, force: bool, reporter: Reporter,
                      action: Action) -> OpResult:
-    with ctx.workspace_lock(workspace.id), open_root(workspace.path, caller) as root_fd:
+    with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
+            open_root(workspace.path, caller) as root_fd:
         summary, rows, kept = _sync(ctx, root_fd, tracked, target, cache, force, reporter)
         with ctx.db.write() as session:
             row = _store_tracked(session, workspace.id, tracked, target)

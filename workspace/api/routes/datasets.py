@@ -1,17 +1,17 @@
-"""Read views of datasets (list, ls, log, diff, blame), tags, and the audit trail."""
+"""Read views of datasets (list, ls, log, diff, blame) and tags (the audit trail: audit.py)."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from workspace.api.deps import CallerDep, ContextDep
+from workspace.api.authz import authenticated, readable, require
+from workspace.api.deps import AccessDep, CallerDep, ContextDep, SettingsDep
+from workspace.api.resources import log_target, ref_in_body, refs_in_query
 from workspace.api.schemas import TagBody, encode
-from workspace.datasets import history
-from workspace.db.queries import audit as aq
+from workspace.datasets import history, linehistory
+from workspace.datasets.linehistory import LineBlameCache
 from workspace.db.queries import datasets as dq
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref
@@ -21,24 +21,26 @@ router = APIRouter()
 RefQuery = Annotated[str, Query(max_length=400)]
 PrefixQuery = Annotated[str | None, Query(max_length=4096)]
 
-@router.get("/datasets")
-def list_datasets(caller: CallerDep, ctx: ContextDep) -> Any:
+@router.get("/datasets", dependencies=[authenticated()])
+def list_datasets(caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
     with ctx.db.read() as session:
-        return encode({"datasets": [{"name": v.dataset, "latest": v}
-                                    for v in history.list_datasets(session)]})
+        infos = history.list_datasets(session)
+    can_read = readable(caller, access)
+    return encode({"datasets": [{"name": v.dataset, "latest": v} for v in infos
+                                if can_read(v.dataset)]})
 
-@router.get("/ls")
+@router.get("/ls", dependencies=[require(refs_in_query("read", "ref"))])
 def list_files(caller: CallerDep, ctx: ContextDep, ref: RefQuery,
                prefix: PrefixQuery = None) -> Any:
     with ctx.db.read() as session:
         return encode(history.list_files(session, parse_ref(ref), prefix))
 
-@router.post("/tags", status_code=201)
+@router.post("/tags", status_code=201, dependencies=[require(ref_in_body("maintain"))])
 def tag(body: TagBody, caller: CallerDep, ctx: ContextDep) -> Any:
     with ctx.db.write() as session:
         return encode(history.tag(session, caller, parse_ref(body.ref), body.tag))
 
-@router.get("/log")
+@router.get("/log", dependencies=[require(log_target)])
 def log(caller: CallerDep, ctx: ContextDep, ref: str | None = Query(default=None, max_length=400),
         path: str | None = Query(default=None, max_length=4096)) -> Any:
     if (ref is None) == (path is None):
@@ -51,28 +53,38 @@ def log(caller: CallerDep, ctx: ContextDep, ref: str | None = Query(default=None
             return encode(history.log(session, parse_ref(dataset)))
         return encode(history.path_log(session, dataset, inner))
 
-@router.get("/diff")
+@router.get("/diff", dependencies=[require(refs_in_query("read", "a", "b"))])
 def diff(caller: CallerDep, ctx: ContextDep, a: RefQuery, b: RefQuery) -> Any:
     with ctx.db.read() as session:
         return encode(history.diff(session, parse_ref(a), parse_ref(b)))
 
-@router.get("/blame")
+@router.get("/blame", dependencies=[require(refs_in_query("read", "ref"))])
 def blame(caller: CallerDep, ctx: ContextDep, ref: RefQuery,
           prefix: PrefixQuery = None) -> Any:
     with ctx.db.read() as session:
         return encode(history.blame(session, parse_ref(ref), prefix))
 
-@router.get("/audit")
-def audit(caller: CallerDep, ctx: ContextDep,
-          dataset: str | None = Query(default=None, max_length=200),
-          user: str | None = Query(default=None, max_length=64),
-          action: str | None = Query(default=None, max_length=64),
-          since: datetime | None = None,
-          limit: int = Query(default=100, ge=1, le=10_000)) -> Any:
+@router.get("/blame/lines", dependencies=[require(log_target)])
+def blame_lines(caller: CallerDep, ctx: ContextDep, settings: SettingsDep,
+                ref: str | None = Query(default=None, max_length=400),
+                file: str | None = Query(default=None, max_length=4096),
+                path: str | None = Query(default=None, max_length=4096)) -> Any:
+    """Each line of one text file: give ``path`` (in a workspace) or ``ref`` and ``file``."""
+    cache = LineBlameCache(settings.home / "cache" / "lineblame")
     with ctx.db.read() as session:
-        events = aq.search(session, dataset=dataset, actor=user, action=action, since=since,
-                           limit=limit)
-        return encode({"events": [_event(e) for e in events]})
+        if path is not None:
+            dataset, inner = _dataset_path(session, caller, path)
+            ref, file = f"{dataset}@{_tracked_version(session, caller, path)}", inner
+        if not ref or not file:
+            raise InvalidInput("give path (a file in a workspace), or ref and file")
+        return encode(linehistory.line_blame(session, ctx.store, cache, parse_ref(ref), file))
+
+
+def _tracked_version(session: Any, caller: Any, path: str) -> int:
+    found = registry.locate(session, caller, path)
+    assert found.tracked is not None  # _dataset_path checked it
+    return found.tracked.version
+
 
 def _dataset_path(session: Any, caller: Any, path: str) -> tuple[str, str]:
     """(dataset, path inside it) for a workspace path inside a tracked path."""
@@ -86,8 +98,3 @@ def _dataset_path(session: Any, caller: Any, path: str) -> tuple[str, str]:
         live = dq.live_entries(session, found.tracked.dataset_id)
         inner = live[0].path if len(live) == 1 else inner
     return name, inner
-
-def _event(event: Any) -> dict[str, Any]:
-    return {"id": event.id, "at": event.at, "actor": event.actor, "action": event.action,
-            "dataset": event.dataset, "version": event.version, "workspace": event.workspace,
-            "path": event.path, "detail": json.loads(event.detail), "hash": event.hash}

@@ -43,4 +43,5 @@ async def checkout(body: CheckoutBody, caller: CallerDep, ctx: ContextDep) -> St
 @router.post("/get", dependencies=[require(ref_in_body("read"))])
 async def get(body: GetBody, caller: CallerDep, ctx: ContextDep) -> StreamingResponse:
     return await run_streaming(lambda reporter: sync.get(
-        ctx, caller, ref=body.ref, path=body.path, force=body.force, reporter=reporter))
+        ctx, caller, ref=body.ref, path=body.path, digest=body.digest, force=body.force,
+        reporter=reporter))

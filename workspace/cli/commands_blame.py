@@ -1,0 +1,85 @@
+"""`ws blame`: the last change of every file, or (`--lines`) the origin of every line.
+
+File blame is one indexed query however long the history is; line blame is
+computed from the file's versions with libgit2's diff and cached per version
+by the daemon.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from workspace.cli.client import Json
+from workspace.cli.commands_datasets import PrefixOpt
+from workspace.cli.output import print_json, subject, table
+from workspace.cli.paths import daemon_path
+from workspace.cli.state import JsonFlag, state
+from workspace.cli.times import short_time
+from workspace.errors import InvalidInput
+from workspace.refs import parse_ref
+
+
+def blame(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(
+        metavar="TARGET", help="DATASET[@N|@TAG]; with --lines, a file in your workspace "
+        "(or a reference followed by the file's path in the dataset).", show_default=False)],
+    under: Annotated[str | None, typer.Argument(
+        metavar="PREFIX", help="Only files under this path in the dataset (e.g. labels/); "
+        "with --lines and a reference: the file.", show_default=False)] = None,
+    prefix: PrefixOpt = None,
+    lines: Annotated[bool, typer.Option(
+        "--lines", help="Blame each line of one text file (CSV, TSV, JSONL, TXT...).")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Who last changed each file (or, with --lines, each line): version, author, date, why."""
+    if under is not None and prefix is not None:
+        raise InvalidInput("give the prefix once: as an argument or with --prefix")
+    if lines:
+        _blame_lines(ctx, target, under or prefix, as_json)
+        return
+    with state(ctx).client() as client:
+        answer = client.get("/v1/blame", {"ref": str(parse_ref(target)),
+                                          "prefix": under or prefix})
+    if as_json:
+        print_json(answer)
+        return
+    rows = [[str(f.get("path")), str(f.get("version")), str(f.get("author")),
+             short_time(f.get("created_at")), _code(f.get("git_commit")),
+             subject(f.get("message"))] for f in answer.get("files") or []]
+    title = f"{answer.get('dataset')}@{answer.get('version')}"
+    table(("Path", "Version", "Author", "Date", "Code", "Message"), rows, title=title)
+
+
+def _blame_lines(ctx: typer.Context, target: str, file: str | None, as_json: bool) -> None:
+    if os.path.lexists(target) and file is None:
+        query: Json = {"path": daemon_path(target)}
+    elif file is not None:
+        query = {"ref": str(parse_ref(target)), "file": file}
+    else:
+        raise InvalidInput(f"{target} is not a file here",
+                           hint="give a file in your workspace, or DATASET[@N] and the file's "
+                           "path in it: `ws blame --lines vision/cats@3 labels.csv`")
+    with state(ctx).client() as client:
+        answer = client.get("/v1/blame/lines", query)
+    if as_json:
+        print_json(answer)
+        return
+    _print_lines(answer)
+
+
+def _print_lines(answer: Json) -> None:
+    versions = answer.get("versions") or {}
+    width = len(str(len(answer.get("lines") or []))) or 1
+    for line in answer.get("lines") or []:
+        info = versions.get(str(line.get("version"))) or {}
+        who = str(info.get("author", "?"))[:12]
+        print(f"v{line.get('version'):<4} {who:<12} {short_time(info.get('created_at')):<16} "
+              f"{line.get('line'):>{width}}| {line.get('text')}")
+
+
+def _code(commit: object) -> str:
+    return str(commit)[:10] if isinstance(commit, str) else ""

@@ -1,0 +1,52 @@
+"""Git, seen from the CLI: provenance for commits, pointer files at a revision.
+
+The CLI (the user's own process) reads the user's repository; the daemon
+never opens it. A repository git refuses to open (owned by another user,
+``safe.directory``) is not an error for a data commit: the version is
+recorded without provenance and the user is told why.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from workspace.cli.client import Json
+from workspace.errors import InvalidInput
+
+
+def provenance(path: str) -> Json | None:
+    """HEAD commit, branch and dirtiness of the repository holding ``path``, if any."""
+    from workspace.vcs.repo import Unavailable, head_info, open_repository
+
+    found = open_repository(Path(path))
+    if found is None:
+        return None
+    if isinstance(found, Unavailable):
+        print(f"warning: no code provenance recorded: {found.reason}\nhint: {found.hint}",
+              file=sys.stderr)
+        return None
+    return asdict(head_info(found))
+
+
+def pointers_at(rev: str, root: str) -> dict[str, bytes]:
+    """Pointer files at ``rev`` below the workspace ``root``: absolute path -> content."""
+    from workspace.vcs.repo import require_repository, workdir_relpath
+    from workspace.vcs.revisions import pointer_files_at
+
+    repo = require_repository(Path(root))
+    if repo.workdir is None:
+        raise InvalidInput("the repository has no work tree", hint="use a normal clone")
+    found = pointer_files_at(repo, rev, workdir_relpath(repo, Path(root)))
+    return {os.path.join(repo.workdir, relpath): text for relpath, text in found.items()}
+
+
+def changed_pointers_between(a: str, b: str, root: str) -> list[tuple[str, bytes | None,
+                                                                     bytes | None]]:
+    from workspace.vcs.repo import require_repository, workdir_relpath
+    from workspace.vcs.revisions import changed_pointers
+
+    repo = require_repository(Path(root))
+    return changed_pointers(repo, a, b, workdir_relpath(repo, Path(root)))
