@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from workspace.api.access import Access
-from workspace.api.peercred import peer_from_state
+from workspace.api.peercred import Peer, peer_from_state
+from workspace.api.ttlcache import TtlCache
 from workspace.auth import Caller, api_tokens, find_local, resolve_local
 from workspace.auth.authenticate import authenticate_bearer
 from workspace.auth.unix_groups import peer_groups
@@ -30,13 +32,27 @@ def get_access(request: Request) -> Access:
     return cast(Access, request.app.state.access)
 
 
-def get_caller(request: Request, ctx: Annotated[ServiceContext, Depends(get_context)],
-               settings: Annotated[Settings, Depends(get_settings)],
-               access: Annotated[Access, Depends(get_access)]) -> Caller:
-    """Who is asking: the Unix socket peer's user, or the holder of a bearer token (TCP)."""
+async def get_caller(request: Request, ctx: Annotated[ServiceContext, Depends(get_context)],
+                     settings: Annotated[Settings, Depends(get_settings)],
+                     access: Annotated[Access, Depends(get_access)]) -> Caller:
+    """Who is asking: the Unix socket peer's user, or the holder of a bearer token (TCP).
+
+    A local peer's identity is remembered for ``CALLER_TTL`` seconds per peer
+    process (a CLI run makes several requests): disabling an account takes
+    effect within that time; role changes take effect at once (the policy).
+    """
     peer = peer_from_state(request.state)
     if peer is None:
-        return _bearer_caller(request, ctx, access)
+        return await run_in_threadpool(_bearer_caller, request, ctx, access)
+    callers: TtlCache[Peer, Caller] = request.app.state.callers
+    caller = callers.get(peer)
+    if caller is None:
+        caller = await run_in_threadpool(_local_caller, ctx, access, settings, peer)
+        callers.put(peer, caller)
+    return caller
+
+
+def _local_caller(ctx: ServiceContext, access: Access, settings: Settings, peer: Peer) -> Caller:
     with ctx.db.read() as session:
         caller = find_local(session, peer.uid)
     if caller is None:

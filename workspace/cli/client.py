@@ -5,7 +5,11 @@ Everything that can go wrong on the wire becomes a ``WorkspaceError`` here:
     connection refused, socket missing  -> DaemonUnreachable (exit 6)
     socket not accessible               -> PermissionDenied (exit 4)
     non-2xx answer                      -> the error class the daemon named
+    401 to a bearer token (TCP)         -> AuthenticationRequired, hint: log in again
     stream cut before result/error      -> WorkspaceError (exit 1), nothing half-done
+
+With ``remote=`` (``ws --server URL``) the same routes go over TCP to URL,
+with the token as ``Authorization: Bearer`` (see credentials.py).
 
 httpx is imported when a client is built, not when the CLI starts, so that
 ``ws --help`` and commands that never reach the daemon stay cheap.
@@ -21,10 +25,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from workspace.errors import DaemonUnreachable, PermissionDenied, WorkspaceError
+from workspace.errors import (
+    AuthenticationRequired,
+    DaemonUnreachable,
+    PermissionDenied,
+    WorkspaceError,
+)
 
 if TYPE_CHECKING:
     import httpx
+
+    from workspace.cli.credentials import Remote
 
 Json = dict[str, Any]
 EventSink = Callable[[Json], None]
@@ -41,20 +52,10 @@ SKEW_HINT = (
 class DaemonClient:
     """Calls the daemon's routes and returns their JSON bodies (or raises)."""
 
-    def __init__(self, socket: Path) -> None:
-        import ssl
-
-        import httpx
-
+    def __init__(self, socket: Path | None = None, *, remote: Remote | None = None) -> None:
         self.socket = socket
-        # TLS is never spoken on the socket; an empty trust store spares loading
-        # certifi's CA bundle (~20 ms of every command) and would refuse any TLS.
-        no_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        self._http = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(socket), verify=no_tls),
-            base_url="http://ws",
-            timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT),
-        )
+        self.remote = remote
+        self._http = _tcp_client(remote) if remote is not None else _socket_client(socket)
 
     def __enter__(self) -> DaemonClient:
         return self
@@ -73,6 +74,11 @@ class DaemonClient:
         with self._wire():
             return _decode(self._http.post(route, json=body))
 
+    def delete(self, route: str, params: dict[str, Any] | None = None) -> Json:
+        given = {key: value for key, value in (params or {}).items() if value is not None}
+        with self._wire():
+            return _decode(self._http.delete(route, params=given))
+
     def stream(self, route: str, body: Json, on_event: EventSink) -> Json:
         """POST a streaming operation; ``on_event`` sees start/progress; returns the result."""
         import httpx
@@ -90,6 +96,11 @@ class DaemonClient:
 
         try:
             yield
+        except AuthenticationRequired as exc:
+            if self.remote is None or self.remote.token is None:
+                raise
+            raise AuthenticationRequired(exc.message, hint=self.remote.relogin_hint(),
+                                         details=exc.details) from None
         except httpx.ConnectError as exc:
             raise self._cannot_connect(exc) from exc
         except httpx.TimeoutException as exc:
@@ -104,6 +115,11 @@ class DaemonClient:
             ) from exc
 
     def _cannot_connect(self, exc: Exception) -> WorkspaceError:
+        if self.remote is not None:
+            return DaemonUnreachable(
+                f"no workspace daemon answers at {self.remote.server} ({exc})",
+                hint="check the URL, and that the daemon listens there (`ws serve --tcp`)",
+            )
         if _errno(exc) == errno.EACCES:
             return PermissionDenied(
                 f"you may not connect to the workspace daemon's socket {self.socket}",
@@ -114,6 +130,33 @@ class DaemonClient:
             hint="start it with `ws serve` (single user) or `systemctl start workspace` "
             "(shared server); set WORKSPACE_SOCKET if it listens elsewhere",
         )
+
+
+def _socket_client(socket: Path | None) -> httpx.Client:
+    import ssl
+
+    import httpx
+
+    # TLS is never spoken on the socket; an empty trust store spares loading
+    # certifi's CA bundle (~20 ms of every command) and would refuse any TLS.
+    no_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return httpx.Client(
+        transport=httpx.HTTPTransport(uds=str(socket), verify=no_tls),
+        base_url="http://ws",
+        timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT),
+    )
+
+
+def _tcp_client(remote: Remote) -> httpx.Client:
+    """Plain httpx to the server's URL (https verified as usual), the token as a header."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {remote.token}"} if remote.token else {}
+    return httpx.Client(
+        base_url=remote.server,
+        headers=headers,
+        timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT),
+    )
 
 
 def consume_events(lines: Iterable[str], on_event: EventSink) -> Json:

@@ -1,4 +1,8 @@
-"""What every command shares: the socket to talk to and the common options.
+"""What every command shares: the daemon to talk to and the common options.
+
+The daemon is the one on the local Unix socket, unless ``--server URL`` (or
+``$WORKSPACE_SERVER``) names a remote one: then every command goes over TCP
+with a bearer token (credentials.py).
 
 The default socket is resolved here without importing ``workspace.config``
 when the environment makes the answer obvious: loading pydantic-settings
@@ -36,15 +40,31 @@ class State:
     """The global options, handed from the root callback to each command."""
 
     socket_option: Path | None = None
+    server_option: str | None = None
 
     @property
     def socket(self) -> Path:
         return self.socket_option or default_socket()
 
-    def client(self) -> DaemonClient:
-        from workspace.cli.client import DaemonClient
+    @property
+    def server(self) -> str | None:
+        """The remote daemon's URL, if any: ``--server``, else ``$WORKSPACE_SERVER``
+        unless ``--socket`` was given (an explicit option beats the environment)."""
+        from workspace.cli.credentials import SERVER_VARIABLE, normalize_server
 
-        return DaemonClient(self.socket)
+        variable = "" if self.socket_option else os.environ.get(SERVER_VARIABLE, "").strip()
+        chosen = self.server_option or variable
+        return normalize_server(chosen) if chosen else None
+
+    def client(self) -> DaemonClient:
+        """The local daemon's client, or the remote one's with your token (exit 4 if none)."""
+        from workspace.cli.client import DaemonClient
+        from workspace.cli.credentials import remote_for
+
+        server = self.server
+        if server is None:
+            return DaemonClient(self.socket)
+        return DaemonClient(remote=remote_for(server))
 
 
 def state(ctx: typer.Context) -> State:

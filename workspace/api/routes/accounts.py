@@ -68,8 +68,11 @@ def add_user(body: NewUserBody, caller: CallerDep, ctx: ContextDep) -> Any:
 
 
 @router.post("/users/disable", dependencies=[require(admin(ADMIN_USERS))])
-def disable_user(body: NameBody, caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
-    return _set_disabled(ctx, access, caller, body.name, True)
+def disable_user(body: NameBody, request: Request, caller: CallerDep, ctx: ContextDep,
+                 access: AccessDep) -> Any:
+    answer = _set_disabled(ctx, access, caller, body.name, True)
+    request.app.state.callers.clear()  # a disabled account stops working now, not in 2 s
+    return answer
 
 
 @router.post("/users/enable", dependencies=[require(admin(ADMIN_USERS))])
