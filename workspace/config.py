@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import PositiveInt, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,10 +39,17 @@ class Settings(BaseSettings):
     mode: Literal["single", "service"] = "single"
     tcp: str | None = None
     link_mode: Literal["hardlink", "copy"] = "hardlink"
-    auto_register: bool = True
+    admin: str | None = None
+    auto_register_role: str | None = None
+    policy_dir: Path | None = None
     log_level: str = "info"
+    audit_log_dir: Path | None = None
+    audit_checkpoint_every: PositiveInt = 1000
+    watch: bool = True
+    watch_rescan_interval: int = 600
+    watch_max_watches: int | None = None
 
-    @field_validator("home", "socket", "store", mode="after")
+    @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return None if value is None else Path(os.path.expanduser(value)).absolute()
@@ -53,6 +60,8 @@ class Settings(BaseSettings):
             self.socket = self.home / SOCKET_NAME
         if self.store is None:
             self.store = self.home / "store"
+        if self.audit_log_dir is None:
+            self.audit_log_dir = self.home / "audit"
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.home / 'workspace.db'}"
         if self.tcp is not None:
@@ -68,6 +77,12 @@ class Settings(BaseSettings):
     def store_path(self) -> Path:
         assert self.store is not None
         return self.store
+
+    @property
+    def audit_log_path(self) -> Path:
+        """Where audit checkpoints are written: outside the database, 0700."""
+        assert self.audit_log_dir is not None
+        return self.audit_log_dir
 
     @property
     def db_url(self) -> str:

@@ -9,12 +9,18 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import signal
 import socket
 from contextlib import ExitStack, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workspace.config import Settings, parse_tcp
-from workspace.errors import Conflict, InvalidInput
+from workspace.errors import Conflict, InvalidInput, PermissionDenied
+
+if TYPE_CHECKING:
+    from workspace.watch.workspaces import WorkspaceWatcher
+    from workspace.workspaces.context import ServiceContext
 
 log = logging.getLogger("workspace.daemon")
 
@@ -25,28 +31,82 @@ def serve(settings: Settings) -> None:
 
     from workspace.api import create_app
     from workspace.api.peercred import PeerCredProtocol
+    from workspace.audit.checkpoint import checkpointing
+    from workspace.daemon_access import open_access
 
     _configure_logging(settings.log_level)
+    if settings.mode == "service":
+        check_service_mode(settings)
     with ExitStack() as stack:
         _prepare_home(settings.home)
         stack.enter_context(_single_instance(settings.home / "daemon.lock"))
         ctx = stack.enter_context(_service_context(settings))
+        stack.enter_context(checkpointing(  # the final checkpoint is written at shutdown
+            ctx.db, settings.audit_log_path, every=settings.audit_checkpoint_every))
+        access = stack.enter_context(open_access(settings, ctx.db))
         sockets = [_bind_unix(settings.socket_path)]
         stack.callback(_remove_socket, settings.socket_path)
         if settings.tcp:
             sockets.append(_bind_tcp(settings.tcp))
-        config = uvicorn.Config(create_app(ctx, settings), http=PeerCredProtocol,
+        config = uvicorn.Config(create_app(ctx, settings, access), http=PeerCredProtocol,
                                 lifespan="off", log_level=settings.log_level,
                                 access_log=False, timeout_graceful_shutdown=30)
         log.info("workspace daemon listening on %s%s", settings.socket_path,
                  f" and tcp {settings.tcp}" if settings.tcp else "")
+        # uvicorn re-raises SIGTERM once it has shut down gracefully; unwind instead of
+        # dying, so the cleanups above run (the final audit checkpoint among them).
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         uvicorn.Server(config).run(sockets=sockets)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+PROTECTED_HARDLINKS = Path("/proc/sys/fs/protected_hardlinks")
+
+
+def check_service_mode(settings: Settings, *, euid: int | None = None,
+                       sysctl: Path = PROTECTED_HARDLINKS) -> None:
+    """Refuse to serve a shared server from a setup whose safety rests on nothing.
+
+    Root could write every 0444 object, so "users cannot modify shared data"
+    would not hold; without ``protected_hardlinks`` a user could hardlink the
+    daemon's objects into a directory of theirs and keep them past gc or a
+    revoked grant. The socket must be reachable by users, so not in the 0700 home.
+    """
+    if (os.geteuid() if euid is None else euid) == 0:
+        raise PermissionDenied(
+            "service mode refuses to run as root: root can write the shared read-only objects",
+            hint="run it as the dedicated service user (deploy/workspace.service does), "
+            "or set mode = \"single\" to run a daemon for yourself")
+    require_protected_hardlinks(sysctl)
+    if settings.home in settings.socket_path.parents:
+        raise InvalidInput(
+            f"the socket {settings.socket_path} is inside the daemon's home {settings.home}, "
+            "which is 0700 in service mode: no user could connect",
+            hint="put it elsewhere, e.g. socket = \"/run/workspace/ws.sock\" (deploy/)")
+
+
+def require_protected_hardlinks(sysctl: Path = PROTECTED_HARDLINKS) -> None:
+    """``fs.protected_hardlinks`` must be 1 (the kernel then lets only owners relink a file)."""
+    try:
+        value = sysctl.read_text().strip()
+    except OSError as exc:
+        value = f"unreadable ({exc.strerror})"
+    if value != "1":
+        raise PermissionDenied(
+            f"fs.protected_hardlinks is {value}, not 1: any user could then hardlink the "
+            "daemon's objects (which they may read but not write) into their own directories "
+            "and keep them after gc or after their access was revoked; the sharing model "
+            "depends on the kernel refusing that",
+            hint="run `sysctl -w fs.protected_hardlinks=1` and make it permanent in "
+            "/etc/sysctl.d/ (it is the default on Debian), then start the daemon again")
 
 
 def _service_context(settings: Settings):  # type: ignore[no-untyped-def]
     from contextlib import contextmanager
 
-    from workspace.auth import bootstrap_admin
     from workspace.db import Database, migrate
     from workspace.store import ObjectStore, prepare_leases
     from workspace.workspaces.context import ServiceContext
@@ -57,18 +117,36 @@ def _service_context(settings: Settings):  # type: ignore[no-untyped-def]
         db = Database(settings.db_url)
         store = ObjectStore.open(settings.store_path)
         prepare_leases()
-        with db.write() as session:
-            admin = bootstrap_admin(session, os.geteuid())
-        log.info("admin user: %s; database: %s; store: %s", admin.name,
-                 _redact(settings.db_url), settings.store_path)
+        log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
+        ctx = ServiceContext(db=db, store=store, mode=settings.mode,
+                             link_mode=settings.link_mode)
+        watcher = _start_watcher(settings, ctx)
         try:
-            yield ServiceContext(db=db, store=store, mode=settings.mode,
-                                 link_mode=settings.link_mode)
+            yield ctx
         finally:
+            if watcher is not None:
+                watcher.close()
             store.close()
             db.dispose()
 
     return opened()
+
+
+def _start_watcher(settings: Settings, ctx: ServiceContext) -> WorkspaceWatcher | None:
+    """The workspace watcher (``ws status`` from memory), unless off or inotify is missing."""
+    if not settings.watch:
+        return None
+    try:
+        from workspace.watch.workspaces import WorkspaceWatcher
+
+        watcher = WorkspaceWatcher(ctx, state_dir=settings.home / "watch",
+                                   rescan_interval=settings.watch_rescan_interval,
+                                   max_watches=settings.watch_max_watches)
+    except Exception as exc:  # no inotify here (or no instance left): status scans
+        log.warning("not watching workspaces, status will scan: %s", exc)
+        return None
+    ctx.watcher = watcher
+    return watcher
 
 
 def _prepare_home(home: Path) -> None:
@@ -152,3 +230,4 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("casbin").setLevel(logging.ERROR)  # it logs every rule load and deny

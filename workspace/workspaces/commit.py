@@ -32,7 +32,8 @@ def add(ctx: ServiceContext, caller: Caller, *, path: str, dataset: str, message
             raise Conflict(f"dataset {dataset} already exists",
                            hint=f"`ws get {dataset} PATH` checks it out; or choose another name")
     workspace, relpath = located.workspace, located.relpath
-    with ctx.workspace_lock(workspace.id), open_root(workspace.path, caller) as root_fd:
+    with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, relpath), \
+            open_root(workspace.path, caller) as root_fd:
         kind = kind_of(root_fd, relpath)
         report, rows = _ingest_path(ctx, caller, root_fd, relpath, kind, {}, skip_symlinks,
                                     reporter)
@@ -64,7 +65,8 @@ def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
         cache = wq.tracked_files(session, tracked.id)
     _check_pointer_base(tracked.path, tracked.version, base_version)
     workspace = located.workspace
-    with ctx.workspace_lock(workspace.id), open_root(workspace.path, caller) as root_fd:
+    with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
+            open_root(workspace.path, caller) as root_fd:
         report, rows = _ingest_path(ctx, caller, root_fd, tracked.path, tracked.kind, cache,
                                     skip_symlinks, reporter)
         with ctx.db.write() as session:

@@ -13,14 +13,17 @@ import os
 import stat as stat_mod
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from workspace.auth import Caller
 from workspace.db import Database
+from workspace.db.models import TrackedPath
 from workspace.errors import InvalidInput, NotFound
 from workspace.store import ObjectStore, safefs
+from workspace.workspaces.local import LocalState
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +35,44 @@ class Reporter:
 
 
 @dataclass
+class WatchView:
+    """What a watcher knows of one tracked path for ``status``: a state, or None (scan).
+
+    ``note`` goes into the status entry (``watched``, and ``reason`` when not).
+    A state the caller scans itself is set here, and the watcher may adopt it.
+    """
+
+    state: LocalState | None = None
+    note: dict[str, Any] = field(default_factory=dict)
+
+
+class Watcher(Protocol):
+    """The workspace watcher (``workspace/watch/``), seen from the services."""
+
+    def status_view(self, root_fd: int,
+                    tracked: TrackedPath) -> AbstractContextManager[WatchView]: ...
+
+    def changing(self, workspace_id: int, relpath: str) -> AbstractContextManager[None]: ...
+
+
+@dataclass
 class ServiceContext:
     db: Database
     store: ObjectStore
     mode: str = "single"
     link_mode: str = "hardlink"
+    watcher: Watcher | None = None
     _locks: dict[int, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def changing(self, workspace_id: int, relpath: str) -> Iterator[None]:
+        """An operation rewrites a tracked path: the watcher distrusts it, then rescans it."""
+        if self.watcher is None:
+            yield
+            return
+        with self.watcher.changing(workspace_id, relpath):
+            yield
 
     @contextmanager
     def workspace_lock(self, workspace_id: int) -> Iterator[None]:

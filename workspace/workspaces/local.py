@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat as stat_mod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,8 +95,52 @@ def list_files(root_fd: int, relpath: str, kind: str) -> tuple[list[LocalFile], 
 
 def compare(root_fd: int, relpath: str, kind: str, cache: Cache,
             on_hash: Callable[[int], None] | None = None) -> LocalState:
-    state = LocalState()
-    files, state.unsupported = list_files(root_fd, relpath, kind)
+    files, unsupported = list_files(root_fd, relpath, kind)
+    return _compare_files(root_fd, relpath, kind, files, unsupported, cache, on_hash)
+
+
+def compare_some(root_fd: int, relpath: str, kind: str, cache: Cache,
+                 paths: Collection[str]) -> LocalState:
+    """Compare only ``paths`` (and all below those that are directories) with their rows.
+
+    For the workspace watcher's dirty set: ``cache`` must hold the rows of
+    exactly these paths and of everything below them, so a row whose file is
+    not on disk is deleted. A path under a symlinked directory raises
+    PermissionDenied: the caller then falls back to :func:`compare`.
+    """
+    found: dict[str, LocalFile] = {}
+    unsupported: set[str] = set()
+    with opened_target(root_fd, relpath, kind) as (fd, name):
+        for path in sorted(paths):
+            _look_at(fd, name or path, path, kind, found, unsupported)
+    return _compare_files(root_fd, relpath, kind, list(found.values()), sorted(unsupported),
+                          cache, None)
+
+
+def _look_at(fd: int, on_disk: str, path: str, kind: str, found: dict[str, LocalFile],
+             unsupported: set[str]) -> None:
+    st = safefs.lstat_at(fd, on_disk)
+    if st is None:
+        return
+    if stat_mod.S_ISREG(st.st_mode):
+        found[path] = LocalFile(path, st)
+    elif stat_mod.S_ISDIR(st.st_mode) and kind == "dir":
+        sub = safefs.open_dir(fd, on_disk)
+        try:
+            scan = safefs.scan(sub)
+        finally:
+            os.close(sub)
+        found.update({f"{path}/{f.relpath}": LocalFile(f"{path}/{f.relpath}", f.stat)
+                      for f in scan.files})
+        unsupported.update(f"{path}/{p}" for p in (*scan.symlinks, *scan.special))
+    else:
+        unsupported.add(path)
+
+
+def _compare_files(root_fd: int, relpath: str, kind: str, files: list[LocalFile],
+                   unsupported: list[str], cache: Cache,
+                   on_hash: Callable[[int], None] | None) -> LocalState:
+    state = LocalState(unsupported=unsupported)
     suspects: list[LocalFile] = []
     for local in files:
         state.files[local.relpath] = local.stat

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from workspace.db.models import TrackedFile, TrackedPath, Workspace
+from workspace.db.models import TrackedFile, TrackedPath, User, Workspace
 
 
 def of_owner(session: Session, owner_id: int) -> Sequence[Workspace]:
@@ -93,3 +93,57 @@ def refresh_tracked_files(
             )
             .values(ino=row["ino"], mtime_ns=row["mtime_ns"], ctime_ns=row["ctime_ns"])
         )
+
+
+_IN_CHUNK = 500
+
+
+def tracked_files_at(
+    session: Session, tracked_path_id: int, relpaths: Collection[str]
+) -> dict[str, CachedFile]:
+    """The stat-cache rows of just these paths (the watcher's dirty set), not all 100,000."""
+    wanted, found = sorted(relpaths), {}
+    column = TrackedFile.__table__.c.relpath
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start:start + _IN_CHUNK]
+        found.update(_cached(session, tracked_path_id, column.in_(chunk)))
+    return found
+
+
+def tracked_files_under(
+    session: Session, tracked_path_id: int, directory: str
+) -> dict[str, CachedFile]:
+    """The rows below ``directory``; filtered again here, as SQLite's LIKE ignores case."""
+    prefix = directory + "/"
+    rows = _cached(session, tracked_path_id,
+                   TrackedFile.__table__.c.relpath.startswith(prefix, autoescape=True))
+    return {path: row for path, row in rows.items() if path.startswith(prefix)}
+
+
+def _cached(session: Session, tracked_path_id: int, condition: Any) -> dict[str, CachedFile]:
+    t = TrackedFile.__table__.c
+    stmt = select(t.relpath, t.oid, t.size, t.executable, t.ino, t.mtime_ns, t.ctime_ns).where(
+        t.tracked_path_id == tracked_path_id, condition)
+    return {row[0]: CachedFile(*row) for row in session.connection().execute(stmt)}
+
+
+class WatchTarget(NamedTuple):
+    """A tracked path with what the workspace watcher needs to open it as its owner."""
+
+    tracked: TrackedPath
+    workspace_path: str
+    owner_uid: int | None
+
+
+def watch_targets(
+    session: Session, *, workspace_id: int | None = None, path: str | None = None
+) -> list[WatchTarget]:
+    """Every tracked path of every workspace (or the one at ``workspace_id``/``path``)."""
+    stmt = (select(TrackedPath, Workspace.path, User.uid)
+            .join(Workspace, TrackedPath.workspace_id == Workspace.id)
+            .join(User, Workspace.owner_id == User.id))
+    if workspace_id is not None:
+        stmt = stmt.where(TrackedPath.workspace_id == workspace_id)
+    if path is not None:
+        stmt = stmt.where(TrackedPath.path == path)
+    return [WatchTarget(*row) for row in session.execute(stmt.order_by(TrackedPath.id))]

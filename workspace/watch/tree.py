@@ -1,0 +1,364 @@
+"""One watched tracked path: its inotify watches and what changed since its last full scan.
+
+State per tracked path (all guarded by the shared :class:`Hub` lock):
+
+- ``dirty``: relpaths (relative to the tracked path) touched by an event since
+  the last reconcile, each with the sequence number of its last event;
+- ``dirty_dirs``: directories created, deleted or moved in or out, whose whole
+  subtree must be listed again;
+- ``polled``: writable files with more than one link, stat-ed at every status
+  (a write through a link outside the watched tree sends no event here);
+- ``reconciled``/``baseline``: a full scan (with watches already in place)
+  found exactly the paths now in ``dirty`` to differ, for that dataset version.
+
+A full scan "reconciles": it starts by bumping ``generation`` and rebuilding
+every watch, takes ``epoch`` (the event counter), scans, then keeps the paths
+it found differing plus those touched by events numbered after ``epoch``. Any
+change after the epoch has an event after the epoch (the kernel queues it in
+the syscall), and any change before it was seen by the scan. An overflow, a
+vanished root or an operation on the path bumps ``generation``, and a scan
+that started under an older generation is not trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workspace.errors import WorkspaceError
+from workspace.store import safefs
+from workspace.store.safefs import TEMP_PREFIX
+from workspace.watch.dirs import count_dirs, walk_dirs
+from workspace.watch.inotify import Event, Inotify, WatchFailed
+from workspace.workspaces.local import LocalState
+
+Key = tuple[int, str]  # (workspace id, tracked path relative to the workspace root)
+Baseline = tuple[int, int]  # (dataset id, version) the stat cache was for
+
+
+class Hub:
+    """What every watched tree shares: one lock, one event counter, one inotify, one budget."""
+
+    def __init__(self, inotify: Inotify, budget: int, schedule: Callable[[Key], None]) -> None:
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.inotify = inotify
+        self.budget = budget
+        self.in_use = 0
+        self.schedule = schedule  # ask for a reconcile; must not take ``lock``
+
+    def tick(self) -> int:
+        self.seq += 1
+        return self.seq
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The dirty state as one status found it, to settle what it checked afterwards."""
+
+    generation: int
+    seq: int
+    paths: dict[str, int]
+    dirs: dict[str, int]
+    polled: frozenset[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.paths or self.dirs or self.polled)
+
+    def examined(self) -> set[str]:
+        return {*self.paths, *self.dirs, *self.polled}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A reconcile in progress: trusted at the end only if ``generation`` did not move."""
+
+    generation: int
+    epoch: int
+    baseline: Baseline
+
+
+class WatchedTree:
+    """The watches and dirty set of one tracked path; inotify calls ``on_*`` on its thread."""
+
+    def __init__(self, hub: Hub, key: Key, kind: str, listener_id: int) -> None:
+        self.hub = hub
+        self.key = key
+        self.kind = kind
+        self.name = posixpath.basename(key[1])
+        self.listener_id = listener_id
+        self.reconcile_lock = threading.Lock()  # one full scan of this path at a time
+        self.base_fd = -1  # the tracked directory (the parent of a tracked file)
+        self.identity: tuple[int, int] | None = None
+        self.wds: dict[int, str] = {}
+        self.inodes: dict[tuple[int, int], int] = {}
+        self.dirty: dict[str, int] = {}
+        self.dirty_dirs: dict[str, int] = {}
+        self.polled: set[str] = set()
+        self.generation = 0
+        self.reconciled = False
+        self.busy = 0
+        self.rebuilding = False
+        self.baseline: Baseline | None = None
+        self.unwatched: str | None = None
+
+    # --- events (inotify reader thread) --------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        new_dir, detached = None, []
+        with self.hub.lock:
+            rel = self.wds.get(event.wd)
+            if rel is None:
+                return
+            if event.self_gone or (not event.name and rel == ""):
+                self._self_gone(rel)  # gone, or its own mode changed (may be unreadable now)
+                return
+            if not event.name or event.name.startswith(TEMP_PREFIX):
+                return
+            if self.kind == "file":
+                if event.name == self.name:
+                    self.dirty[self.name] = self.hub.tick()
+                return
+            path = posixpath.join(rel, event.name)
+            if not event.is_dir:
+                self.dirty[path] = self.hub.tick()
+            elif self.rebuilding and (event.created or event.removed):
+                self._invalidate()  # the walk may have named it before the move: walk again
+            elif event.removed:
+                self.dirty_dirs[path] = self.hub.tick()
+                detached = self._detach(lambda r: r == path or r.startswith(path + "/"))
+            elif event.created:
+                new_dir = path
+            else:  # its mode changed: list it again (a scan would fail if now unreadable)
+                self.dirty_dirs[path] = self.hub.tick()
+        self.hub.inotify.remove(detached)
+        if new_dir is not None:
+            self._watch_new(new_dir)
+
+    def on_watch_gone(self, wd: int) -> None:
+        with self.hub.lock:
+            rel = self.wds.pop(wd, None)
+            if rel is None:
+                return
+            self.hub.in_use -= 1
+            self.inodes = {k: w for k, w in self.inodes.items() if w != wd}
+            if rel == "":
+                self._invalidate()
+
+    def on_overflow(self) -> None:
+        with self.hub.lock:
+            self._invalidate()
+
+    def _self_gone(self, rel: str) -> None:
+        if rel == "" or self.rebuilding:
+            self._invalidate()
+        else:
+            self.dirty_dirs[rel] = self.hub.tick()
+
+    def _watch_new(self, path: str) -> None:
+        """Watch a directory that appeared, then mark it: a status lists it only once watched."""
+        with self.hub.lock:
+            if self.base_fd < 0 or self.unwatched:
+                return
+            try:
+                fd = safefs.open_dir(self.base_fd, path)
+            except (WorkspaceError, OSError):
+                self.dirty_dirs[path] = self.hub.tick()  # gone again, or a symlink: list it
+                return
+        try:
+            for dir_fd, rel in walk_dirs(fd, path):
+                self._add(dir_fd, rel)
+        except WatchFailed as exc:
+            self._give_up(f"it grew past what can be watched: {exc}")
+            return
+        finally:
+            os.close(fd)
+        with self.hub.lock:
+            self.dirty_dirs[path] = self.hub.tick()
+
+    # --- watches ---------------------------------------------------------------------------
+
+    def rebuild(self, root_fd: int) -> bool:
+        """Drop every watch and watch the tree again; False if it cannot be (see ``unwatched``).
+
+        A directory created, moved or deleted while the walk runs may be
+        named wrongly by it, so such an event invalidates the scan this
+        rebuild is for (it is retried); afterwards, events keep names right.
+        """
+        self._drop_all()
+        try:
+            base = self._open_base(root_fd)
+        except (WorkspaceError, OSError):
+            return False  # missing for now: status scans, and reports it deleted
+        with self.hub.lock:
+            self.rebuilding = True
+        try:
+            self._watch_all(base)
+        except WatchFailed as exc:
+            os.close(base)
+            self._give_up(str(exc))
+            return False
+        except BaseException:
+            os.close(base)
+            self._drop_all()
+            raise
+        finally:
+            with self.hub.lock:
+                self.rebuilding = False
+        st = os.fstat(base)
+        with self.hub.lock:
+            self.base_fd, self.identity, self.unwatched = base, (st.st_dev, st.st_ino), None
+        return True
+
+    def _watch_all(self, base: int) -> None:
+        """Count the directories first: a tree that does not fit takes no watch at all."""
+        needed = count_dirs(base) if self.kind == "dir" else 1
+        with self.hub.lock:
+            free = self.hub.budget - self.hub.in_use
+        if needed > free:
+            raise WatchFailed(too_big(needed, free, self.hub.budget), limit=True)
+        for fd, rel in walk_dirs(base) if self.kind == "dir" else [(base, "")]:
+            self._add(fd, rel)
+
+    def _open_base(self, root_fd: int) -> int:
+        if self.kind == "dir":
+            return safefs.open_dir(root_fd, self.key[1])
+        fd, _ = safefs.open_parent(root_fd, self.key[1])
+        return fd
+
+    def _add(self, fd: int, rel: str) -> None:
+        st = os.fstat(fd)
+        inode = (st.st_dev, st.st_ino)
+        with self.hub.lock:
+            if inode in self.inodes:
+                return
+            if self.hub.in_use >= self.hub.budget:
+                raise WatchFailed("the daemon's inotify watch budget is used up", limit=True)
+            wd = self.hub.inotify.add(fd, self, self.listener_id)
+            self.wds[wd], self.inodes[inode] = rel, wd
+            self.hub.in_use += 1
+
+    def _detach(self, which: Callable[[str], bool]) -> list[tuple[int, int]]:
+        """Forget the watches whose relpath ``which`` selects (lock held); remove them after."""
+        gone = [wd for wd, rel in self.wds.items() if which(rel)]
+        for wd in gone:
+            del self.wds[wd]
+        self.inodes = {k: w for k, w in self.inodes.items() if w not in gone}
+        self.hub.in_use -= len(gone)
+        return [(wd, self.listener_id) for wd in gone]
+
+    def _drop_all(self) -> None:
+        with self.hub.lock:
+            detached = self._detach(lambda _: True)
+            if self.base_fd >= 0:
+                os.close(self.base_fd)
+            self.base_fd, self.identity = -1, None
+        self.hub.inotify.remove(detached)
+
+    def _give_up(self, reason: str) -> None:
+        self._drop_all()
+        with self.hub.lock:
+            self.unwatched = reason
+            self.generation += 1
+            self.reconciled = False
+
+    def close(self) -> None:
+        self._drop_all()
+        self.hub.inotify.forget_listener(self.listener_id)
+
+    # --- reconcile and status (lock taken here) --------------------------------------------
+
+    def _invalidate(self) -> None:
+        """Lock held: nothing in memory may be trusted until the next full scan."""
+        self.generation += 1
+        self.reconciled = False
+        self.hub.schedule(self.key)
+
+    def invalidate(self) -> None:
+        with self.hub.lock:
+            self._invalidate()
+
+    def begin(self, root_fd: int, baseline: Baseline) -> Token | None:
+        """Start a full scan (``reconcile_lock`` held): rebuild the watches, then take the epoch."""
+        with self.hub.lock:
+            if self.busy:
+                return None
+            self.generation += 1
+            self.reconciled = False
+            generation = self.generation
+        if not self.rebuild(root_fd):
+            return None
+        with self.hub.lock:
+            return Token(generation, self.hub.seq, baseline)
+
+    def finish(self, token: Token, state: LocalState) -> bool:
+        """Adopt a full scan begun with ``token`` as the new baseline, unless it went stale."""
+        with self.hub.lock:
+            if self.generation != token.generation or self.busy or self.unwatched:
+                return False
+            later = {p: s for p, s in self.dirty.items() if s > token.epoch}
+            self.dirty = {p: token.epoch for p in differing(state)} | later
+            self.dirty_dirs = {d: s for d, s in self.dirty_dirs.items() if s > token.epoch}
+            self.polled = {p for p, st in state.files.items() if shared_writable(st)}
+            self.baseline, self.reconciled = token.baseline, True
+            return True
+
+    def snapshot(self, baseline: Baseline) -> Snapshot | None:
+        with self.hub.lock:
+            if not self.reconciled or self.busy or self.baseline != baseline:
+                return None
+            return Snapshot(self.generation, self.hub.seq, dict(self.dirty),
+                            dict(self.dirty_dirs), frozenset(self.polled))
+
+    def settle(self, snap: Snapshot, state: LocalState) -> None:
+        """Forget what a status found clean, unless it was touched again since its snapshot."""
+        found = differing(state)
+        with self.hub.lock:
+            if self.generation != snap.generation:
+                return
+            for path, seq in snap.paths.items():
+                if path not in found and self.dirty.get(path) == seq:
+                    del self.dirty[path]
+            for path, seq in snap.dirs.items():
+                if self.dirty_dirs.get(path) == seq:
+                    del self.dirty_dirs[path]
+            for path in found:
+                self.dirty.setdefault(path, snap.seq)
+            self.polled -= snap.examined() - state.files.keys()
+            for path, st in state.files.items():
+                if shared_writable(st):
+                    self.polled.add(path)
+                else:
+                    self.polled.discard(path)
+
+    def same_base(self, root_fd: int) -> bool:
+        """Is the directory at the tracked path still the one we watch (no ancestor swapped)?"""
+        try:
+            fd = self._open_base(root_fd)
+        except (WorkspaceError, OSError):
+            return False
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        with self.hub.lock:
+            return self.identity == (st.st_dev, st.st_ino)
+
+
+def differing(state: LocalState) -> set[str]:
+    return {*state.added, *state.modified, *state.deleted, *state.unsupported}
+
+
+def shared_writable(st: os.stat_result) -> bool:
+    """Writable through another link (outside our watches) without a chmod we would see."""
+    return st.st_nlink > 1 and bool(st.st_mode & 0o222)
+
+
+def too_big(needed: int, free: int, budget: int) -> str:
+    return (f"it has {needed:,} directories and watching needs one inotify watch each, "
+            f"but only {max(free, 0):,} of the daemon's {budget:,} are free "
+            "(raise fs.inotify.max_user_watches, or the watch_max_watches setting)")
