@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.daemon import Daemon, give, tree_of
@@ -52,12 +54,22 @@ def test_paths_outside_the_workspace_are_refused(sqlite_daemon: Daemon, cats: Pa
 
 def test_a_non_normalized_path_is_refused_by_the_daemon(sqlite_daemon: Daemon,
                                                          cats: Path) -> None:
-    transport = httpx.HTTPTransport(uds=str(sqlite_daemon.socket))
-    with httpx.Client(transport=transport, base_url="http://ws") as client:
-        reply = client.post("/v1/add", json={"path": f"{cats}/data/../data", "dataset": "a/b",
-                                             "message": "x"})
-    assert reply.status_code == 400
-    assert reply.json()["error"]["code"] == "invalid_input"
+    """The CLI always normalizes; a script talking to the socket directly gets a 400."""
+    request = (
+        "import httpx, json, sys\n"
+        "c = httpx.Client(transport=httpx.HTTPTransport(uds=sys.argv[1]))\n"
+        "r = c.post('http://ws/v1/add', json={'path': sys.argv[2], "
+        "'dataset': 'a/b', 'message': 'x'})\n"
+        "print(json.dumps({'status': r.status_code, 'body': r.json()}))\n")
+    extra: dict[str, Any] = {} if not sqlite_daemon.runtime.as_root else {
+        "user": sqlite_daemon.owner.uid, "group": sqlite_daemon.owner.gid, "extra_groups": []}
+    proc = subprocess.run([sqlite_daemon.runtime.python, "-c", request,
+                           str(sqlite_daemon.socket), f"{cats}/data/../data"],
+                          env=sqlite_daemon.env(), capture_output=True, text=True, **extra)
+    assert proc.returncode == 0, proc.stderr
+    reply = json.loads(proc.stdout)
+    assert reply["status"] == 400
+    assert reply["body"]["error"]["code"] == "invalid_input"
 
 
 def test_symlinks_and_special_files_are_listed_and_refused_unless_skipped(
