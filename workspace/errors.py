@@ -7,7 +7,8 @@
     │   └── AuthenticationRequired exit 4, HTTP 401   (no identity on this door)
     ├── Conflict                   exit 5, HTTP 409   (someone committed since you, local changes)
     ├── DaemonUnreachable          exit 6, (client)   (no daemon on the socket)
-    └── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
+    ├── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
+    └── AuditTampered              exit 8, HTTP 409   (the audit chain or its checkpoints disagree)
 
 Every error carries a message (what happened) and a hint (what to do next).
 The daemon renders an error as one JSON shape, ``{"error": {...}}`` (see
@@ -99,6 +100,14 @@ class StoreCorrupt(WorkspaceError):
     exit_code = 7
 
 
+class AuditTampered(WorkspaceError):
+    """The audit log was changed outside workspace: ``details`` names the first bad event."""
+
+    code = "audit_tampered"
+    http_status = 409
+    exit_code = 8
+
+
 _BY_CODE: dict[str, type[WorkspaceError]] = {
     cls.code: cls
     for cls in (
@@ -110,6 +119,7 @@ _BY_CODE: dict[str, type[WorkspaceError]] = {
         Conflict,
         DaemonUnreachable,
         StoreCorrupt,
+        AuditTampered,
     )
 }
 

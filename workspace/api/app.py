@@ -11,9 +11,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace import __version__
 from workspace.api.access import Access
-from workspace.api.ttlcache import TtlCache
 from workspace.api.routes import access as access_routes
 from workspace.api.routes import accounts, audit, datasets, operations, workspaces
+from workspace.api.ttlcache import TtlCache
 from workspace.config import Settings
 from workspace.errors import InvalidInput, NotFound, WorkspaceError
 from workspace.workspaces.context import ServiceContext

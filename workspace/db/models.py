@@ -165,6 +165,9 @@ class AuditEvent(Base):
         Index(None, "dataset", "id"),
         Index(None, "actor", "id"),
         Index(None, "at"),
+        Index(None, "actor", "at", "id"),  # `ws audit --user U --since T`: one range read
+        Index(None, "dataset", "at", "id"),
+        Index("uq_audit_events_prev_hash", "prev_hash", unique=True),  # the chain cannot fork
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
