@@ -62,6 +62,24 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
+def sqlite_db(sqlite_template: Copier, tmp_path: Path) -> Iterator[Database]:
+    """For the few checks that exist on SQLite only (not parametrized, so nothing is skipped)."""
+    with sqlite_template(tmp_path) as url:
+        opened = Database(url)
+        yield opened
+        opened.dispose()
+
+
+@pytest.fixture
+def postgresql_db(postgresql_template: Copier, tmp_path: Path) -> Iterator[Database]:
+    """For the few checks that exist on PostgreSQL only."""
+    with postgresql_template(tmp_path) as url:
+        opened = Database(url)
+        yield opened
+        opened.dispose()
+
+
+@pytest.fixture
 def attacker(db: Database) -> Iterator[Attacker]:
     found = Attacker(db.url)
     yield found

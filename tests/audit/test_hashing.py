@@ -50,9 +50,9 @@ def test_the_database_gives_back_every_time_as_the_hash_saw_it(
     assert report.problem is None, report.to_dict()
 
 
-def test_a_postgresql_session_in_another_time_zone_changes_nothing(db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("SQLite has no session time zone")
+def test_a_postgresql_session_in_another_time_zone_changes_nothing(
+        postgresql_db: Database) -> None:
+    db = postgresql_db
     elsewhere = Database(db.url + "?options=-c%20TimeZone%3DAsia%2FKolkata")
     try:
         with elsewhere.write() as session:
@@ -65,9 +65,9 @@ def test_a_postgresql_session_in_another_time_zone_changes_nothing(db: Database)
     assert verify(db).events == 2 and verify(db).problem is None
 
 
-def test_sqlite_text_in_an_integer_column_is_an_edit(db: Database, attacker: Attacker) -> None:
-    if not db.is_sqlite:
-        pytest.skip("PostgreSQL refuses text in an integer column by itself")
+def test_sqlite_text_in_an_integer_column_is_an_edit(sqlite_db: Database) -> None:
+    """PostgreSQL refuses text in an integer column by itself; SQLite stores it."""
+    db, attacker = sqlite_db, Attacker(sqlite_db.url)
     for n in range(3):
         with db.write() as session:
             record(session, actor="alice", action=Action.DATASET_TAG_CREATE, version=n)

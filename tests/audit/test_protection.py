@@ -27,9 +27,9 @@ def test_the_database_refuses_to_change_or_remove_events(db: Database, statement
         assert list(actors) == ["alice", "bob", "zoë"]
 
 
-def test_postgresql_refuses_truncate(db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("SQLite has no TRUNCATE (DELETE without WHERE is refused above)")
+def test_postgresql_refuses_truncate(postgresql_db: Database) -> None:
+    """SQLite has no TRUNCATE (its DELETE without WHERE is refused above)."""
+    db = postgresql_db
     record_events(db, 2)
     with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
         conn.execute(text("TRUNCATE audit_events"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,8 @@ def test_diff_lists_changes(ws: Any, fake: FakeDaemon) -> None:
 def test_init_reports_a_new_or_known_workspace(ws: Any, fake: FakeDaemon, tmp_path: Path) -> None:
     workspace = {"path": str(tmp_path), "owner": "alice", "created_at": "2026-11-21T19:20:15Z"}
     fake.reply("POST", "/v1/workspaces", {"workspace": workspace, "created": True})
-    run = ws("init")
+    fake.reply("GET", "/v1/health", {"version": "0.1.0", "user": "alice", "mode": "single",
+                                     "daemon": {"user": "alice", "uid": os.geteuid()}})
+    run = ws("init")  # the daemon runs as the caller: no ACL to grant
     assert run.out.strip() == f"registered workspace {tmp_path}"
     assert fake.sent("/v1/workspaces")[0].body == {"path": str(tmp_path)}

@@ -1,13 +1,15 @@
-"""Commands about the workspace itself: init, status, unlock."""
+"""Commands about the workspace itself: init, deinit, status, unlock."""
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from workspace.cli import acl
 from workspace.cli.client import Json, workspace_root
 from workspace.cli.output import print_json
 from workspace.cli.paths import daemon_path, in_workspace, shown
@@ -26,17 +28,49 @@ def init(
     ] = ".",
     as_json: JsonFlag = False,
 ) -> None:
-    """Register a directory as your workspace, so the daemon may link data into it."""
+    """Register a directory as your workspace, so the daemon may link data into it.
+
+    On a shared server (the daemon runs as its own user) this also grants that
+    user access to the directory through a POSIX ACL (docs/install.md).
+    """
     target = daemon_path(path)
     with state(ctx).client() as client:
-        answer = client.post("/v1/workspaces", {"path": target})
+        service = acl.service_user(client.get("/v1/health"))
+        with acl.granted_for(service, Path(target)) as changed:
+            answer = client.post("/v1/workspaces", {"path": target})
     if as_json:
-        print_json(answer)
+        print_json({**answer, "access": _access_json(service, changed)})
         return
     root = workspace_root(answer) if answer.get("workspace") else target
     print(
         f"registered workspace {root}" if answer.get("created") else f"already a workspace: {root}"
     )
+    _print_access("gave", service, changed)
+
+
+def deinit(
+    ctx: typer.Context,
+    path: Annotated[
+        str, typer.Argument(metavar="PATH", help="The workspace directory to unregister.")
+    ] = ".",
+    force: Annotated[
+        bool, typer.Option("--force", help="Unregister even if paths are still tracked.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Unregister a workspace and take back the daemon's access to it (undoes `ws init`)."""
+    target = daemon_path(path)
+    with state(ctx).client() as client:
+        service = acl.service_user(client.get("/v1/health"))
+        answer = client.delete("/v1/workspaces", {"path": target, "force": force or None})
+    changed = acl.revoke_all(service, Path(target), list(answer.get("remaining") or []))
+    if as_json:
+        print_json({**answer, "access": _access_json(service, changed)})
+        return
+    print(f"unregistered workspace {workspace_root(answer)}")
+    if answer.get("untracked"):
+        print(f"no longer tracked (files left as they are): {', '.join(answer['untracked'])}")
+    _print_access("took back", service, changed)
 
 
 def status(
@@ -95,6 +129,29 @@ def unlock_command(
         _print_unlock(report)
 
 
+def _access_json(service: acl.ServiceUser | None, changed: acl.Changed | None) -> Json | None:
+    if service is None or changed is None:
+        return None
+    return {"user": service.name, "uid": service.uid, "directories": changed.directories,
+            "files": changed.files, "ancestors": changed.ancestors,
+            "unreadable": changed.unreadable}
+
+
+def _print_access(verb: str, service: acl.ServiceUser | None,
+                  changed: acl.Changed | None) -> None:
+    """One line on the ACL grant (shared server only), and what it could not reach."""
+    if service is None or changed is None:
+        return
+    line = (f"{verb} the daemon's user {service.name} access (POSIX ACL): "
+            f"{changed.directories:,} directories, {changed.files:,} files")
+    if changed.ancestors:
+        line += f"; search access on {', '.join(changed.ancestors)}"
+    print(line)
+    for skipped in changed.unreadable:
+        print(f"warning: could not enter {shown(skipped)}; the daemon cannot use it",
+              file=sys.stderr)
+
+
 def _print_status(answer: Json) -> None:
     root = workspace_root(answer)
     tracked = answer.get("tracked") or []
@@ -115,6 +172,8 @@ def _print_status(answer: Json) -> None:
 def _print_tracked(root: str, entry: Json) -> None:
     tracked = in_workspace(root, str(entry.get("path")))
     head = f"{shown(tracked)} ({entry.get('dataset')}@{entry.get('version')})"
+    if entry.get("watched") is False:
+        print(f"{shown(tracked)} is not watched, so status scans it: {entry.get('reason')}")
     if entry.get("clean"):
         print(f"{head}: clean")
         return

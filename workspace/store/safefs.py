@@ -47,6 +47,9 @@ TEMP_PREFIX = ".ws-tmp-"
 """Names the daemon uses for its own temporaries in workspaces; scans skip them."""
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# Ancestors of a workspace are only passed through: O_PATH needs search (x) permission on
+# them, not read, so a service user granted `--x` on a 0700 home can reach a workspace in it.
+_PASS_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _SYMLINK_HINT = "replace the symlink with a real directory or file, or move the data elsewhere"
@@ -93,7 +96,11 @@ def open_root(path: Path, *, owner_uid: int | None = None) -> int:
     if not path.is_absolute():
         raise InvalidInput(f"{path} is not an absolute path", hint="give the full workspace path")
     parts = _root_parts(path)
-    fd = _walk(os.open("/", DIR_FLAGS), parts, prefix="/", create=False)
+    if not parts:
+        return os.open("/", DIR_FLAGS)
+    above = _walk(os.open("/", _PASS_FLAGS), parts[:-1], prefix="/", create=False,
+                  flags=_PASS_FLAGS)
+    fd = _walk(above, parts[-1:], prefix=str(path.parent).rstrip("/") + "/", create=False)
     if owner_uid is not None:
         try:
             _check_owner(fd, str(path), owner_uid)
@@ -221,28 +228,30 @@ def _root_parts(path: Path) -> list[str]:
     return parts
 
 
-def _walk(fd: int, parts: list[str], *, prefix: str, create: bool) -> int:
+def _walk(fd: int, parts: list[str], *, prefix: str, create: bool,
+          flags: int = DIR_FLAGS) -> int:
     """Descend from ``fd`` through ``parts``; consumes ``fd``, returns the last one."""
     for index, part in enumerate(parts):
         shown = prefix + "/".join(parts[: index + 1])
         try:
-            child = _open_child(fd, part, shown, create=create)
+            child = _open_child(fd, part, shown, create=create, flags=flags)
         finally:
             os.close(fd)
         fd = child
     return fd
 
 
-def _open_child(parent: int, name: str, shown: str, *, create: bool) -> int:
+def _open_child(parent: int, name: str, shown: str, *, create: bool,
+                flags: int = DIR_FLAGS) -> int:
     try:
-        return os.open(name, DIR_FLAGS, dir_fd=parent)
+        return os.open(name, flags, dir_fd=parent)
     except FileNotFoundError:
         if not create:
             raise NotFound(f"{shown} does not exist", hint="check the path") from None
     except OSError as exc:
         raise _classify_open_error(parent, name, shown, exc) from None
     _mkdir_quietly(parent, name)
-    return _open_child(parent, name, shown, create=False)
+    return _open_child(parent, name, shown, create=False, flags=flags)
 
 
 def _classify_open_error(parent: int, name: str, shown: str, exc: OSError) -> Exception:

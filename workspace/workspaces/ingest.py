@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from workspace.datasets.manifest import ManifestEntry
-from workspace.store import IngestBatch, ObjectStore, Staged, safefs
+from workspace.errors import PermissionDenied
+from workspace.store import IngestBatch, ObjectStore, Staged, hash_fd, safefs
 
 Progress = Callable[[int, int], None]
 
@@ -69,7 +70,7 @@ def ingest(store: ObjectStore, base_fd: int, paths: list[str],
     started = time.monotonic()
     report = IngestReport()
     with store.batch() as batch:
-        staged = _stage_all(batch, base_fd, paths, options, progress, len(known))
+        staged = _stage_all(batch, store, base_fd, paths, options, progress, len(known))
         batch.commit()
     for item in staged:
         report.manifest[item.relpath] = _entry(item)
@@ -100,24 +101,28 @@ def open_group_dir(base_fd: int, directory: str) -> Iterator[int]:
         os.close(fd)
 
 
-def _stage_all(batch: IngestBatch, base_fd: int, paths: list[str], options: IngestOptions,
-               progress: Progress, already: int) -> list[_Staged]:
+def _stage_all(batch: IngestBatch, store: ObjectStore, base_fd: int, paths: list[str],
+               options: IngestOptions, progress: Progress, already: int) -> list[_Staged]:
     staged: list[_Staged] = []
     done_bytes = 0
     for directory, members in sorted(by_directory(paths).items()):
         with open_group_dir(base_fd, directory) as dir_fd:
             for relpath in members:
-                item = _stage_one(batch, dir_fd, relpath, options)
+                item = _stage_one(batch, store, dir_fd, relpath, options)
                 staged.append(item)
                 done_bytes += item.staged.size
                 progress(already + len(staged), done_bytes)
     return staged
 
 
-def _stage_one(batch: IngestBatch, dir_fd: int, relpath: str, options: IngestOptions) -> _Staged:
+def _stage_one(batch: IngestBatch, store: ObjectStore, dir_fd: int, relpath: str,
+               options: IngestOptions) -> _Staged:
     name = posixpath.basename(relpath)
-    fd, st = safefs.open_regular_file(dir_fd, name, owner_uid=options.owner_uid)
+    fd, st = safefs.open_regular_file(dir_fd, name, owner_uid=None)
     try:
+        if options.owner_uid is not None and st.st_uid != options.owner_uid:
+            return _Staged(relpath, _stored_already(store, fd, st, name, options.owner_uid),
+                           st, adopted=False)
         result = None
         if options.adopt and _adoptable(st):
             result = batch.adopt(dir_fd, name, fd)
@@ -127,6 +132,25 @@ def _stage_one(batch: IngestBatch, dir_fd: int, relpath: str, options: IngestOpt
         return _Staged(relpath, result, st, adopted)
     finally:
         os.close(fd)
+
+
+def _stored_already(store: ObjectStore, fd: int, st: os.stat_result, name: str,
+                    owner_uid: int) -> Staged:
+    """A file the caller does not own is refused, unless it is one the daemon put there.
+
+    In service mode every link the daemon makes into a workspace (and every
+    copy, for executables) belongs to the daemon's user. One that is not yet in
+    the stat cache (an operation that failed after relinking, a crash before
+    the version was recorded) must not make the path impossible to commit. Only
+    the daemon can have written a file it owns, so if its bytes are an object
+    already, it holds nothing new: nothing is copied.
+    """
+    if st.st_uid == os.geteuid():
+        oid = hash_fd(fd, st.st_size)
+        if store.stat(oid) is not None:
+            return Staged(oid, st.st_size, new=False)
+    raise PermissionDenied(f"{name} is owned by uid {st.st_uid}, not by uid {owner_uid}",
+                           hint="only the owner's own files and directories can be used")
 
 
 def _adoptable(st: os.stat_result) -> bool:

@@ -62,6 +62,30 @@ def register(session: Session, caller: Caller, path: str) -> tuple[Workspace, bo
     return workspace, True
 
 
+def unregister(session: Session, caller: Caller, path: str, *,
+               force: bool = False) -> tuple[Workspace, list[str]]:
+    """Forget the caller's workspace at ``path``; returns it and the paths it tracked.
+
+    Tracked paths would be left as read-only links nobody can commit or unlock
+    through the daemon any more, so they are refused unless ``force``.
+    """
+    path = normalize(path)
+    workspace = q.by_path(session, path)
+    if workspace is None or workspace.owner_id != caller.user_id:
+        raise NotFound(f"{path} is not a workspace of yours",
+                       hint="give the directory where you ran `ws init`")
+    tracked = [t.path for t in q.tracked_paths(session, workspace.id)]
+    if tracked and not force:
+        raise Conflict(f"{path} still tracks {len(tracked)} path(s): {', '.join(tracked[:5])}",
+                       hint="`ws unlock` what you want to keep editable, then pass --force; "
+                       "the files stay, but are no longer tracked", details={"tracked": tracked})
+    session.delete(workspace)  # tracked paths and their stat cache go with it (ON DELETE CASCADE)
+    session.flush()
+    record(session, actor=caller.name, action=Action.WORKSPACE_REGISTRATION_DELETE,
+           workspace=path, detail={"untracked": tracked} if tracked else None)
+    return workspace, tracked
+
+
 def locate(session: Session, caller: Caller, path: str) -> Located:
     path = normalize(path)
     candidates = [w for w in q.of_owner(session, caller.user_id) if _inside(path, w.path)]
