@@ -151,3 +151,18 @@ def test_line_blame_refuses_binary_files(sqlite_daemon: Daemon, project: Path) -
     sqlite_daemon.ws("add", "data", "-d", "team/model", "-m", "weights", cwd=project)
     proc = sqlite_daemon.ws("blame", "--lines", "data/model.bin", cwd=project, check=False)
     assert proc.returncode == 2 and "binary" in proc.stderr
+
+
+def test_a_fresh_clone_gets_its_data_with_ws_checkout(sqlite_daemon: Daemon, repo: Path,
+                                                      runtime: Runtime) -> None:
+    who = sqlite_daemon.owner
+    clone = runtime.make_dir(who, "clone")
+    _git(sqlite_daemon, who, clone, "clone", "-q", str(repo), "project")
+    copy = clone / "project"
+    assert not (copy / "data").exists()  # git has the pointer, not the data
+    sqlite_daemon.ws("init", cwd=copy)
+    sqlite_daemon.ws("checkout", cwd=copy)
+    assert (copy / "data" / "labels.csv").read_text() == "a,1\nb,2\n"
+    assert (copy / "data" / "labels.csv").stat().st_ino == (
+        repo / "data" / "labels.csv").stat().st_ino
+    assert _git(sqlite_daemon, who, copy, "status", "--porcelain") == ""

@@ -76,7 +76,8 @@ def checkout(
         body = _single_request(client, path, version=version, ref=ref)
         body["force"] = force
         label = f"checking out {path}"
-        result = run_write(client, "/v1/checkout", body, label=label, as_json=as_json)
+        route = "/v1/checkout" if body.pop("tracked") else "/v1/get"
+        result = run_write(client, route, body, label=label, as_json=as_json)
     report(result, as_json)
 
 
@@ -86,8 +87,10 @@ def _single_request(
     """The checkout body for one PATH: explicit ref, PATH's dataset at --version, or PATH.ws."""
     target_path = daemon_path(path)
     target = _whole_tracked_path(client, path, target_path)
+    tracked = target is not None
     if ref is not None:
-        return {"path": target_path, "ref": str(parse_ref(ref)), "digest": None}
+        return {"path": target_path, "ref": str(parse_ref(ref)), "digest": None,
+                "tracked": tracked}
     pointer = read_beside(target_path)
     if version is not None:
         dataset = target.get("dataset") if target else pointer.dataset if pointer else None
@@ -96,14 +99,15 @@ def _single_request(
                 f"{path} is not tracked and has no pointer file, so it has no dataset",
                 hint="name one: `ws checkout PATH --ref DATASET@N`",
             )
-        return {"path": target_path, "ref": f"{dataset}@{version}", "digest": None}
+        return {"path": target_path, "ref": f"{dataset}@{version}", "digest": None,
+                "tracked": tracked}
     if pointer is None:
         raise InvalidInput(
             f"there is no pointer file {path.rstrip('/')}{SUFFIX}",
             hint="give --version N or --ref DATASET@N, or use `ws get REF PATH` for a new path",
         )
     ref = f"{pointer.dataset}@{pointer.version}"
-    return {"path": target_path, "ref": ref, "digest": pointer.digest}
+    return {"path": target_path, "ref": ref, "digest": pointer.digest, "tracked": tracked}
 
 
 def _whole_tracked_path(client: DaemonClient, path: str, target_path: str) -> Json | None:
@@ -151,8 +155,10 @@ def _checkout_pointer(
             raise NotFound(f"pointer file {label} disappeared while checking out")
         ref = f"{pointer.dataset}@{pointer.version}"
         body: Json = {"path": tracked_path, "ref": ref, "digest": pointer.digest, "force": force}
+        # /v1/get: a path not tracked yet (a fresh clone) starts being tracked; a tracked
+        # one is checked out.
         result = run_write(
-            client, "/v1/checkout", body, label=f"checking out {label}", as_json=as_json
+            client, "/v1/get", body, label=f"checking out {label}", as_json=as_json
         )
     except DaemonUnreachable:
         raise
