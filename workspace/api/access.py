@@ -31,6 +31,9 @@ class Authorizer(Protocol):
 
     def admins(self, session: Session) -> list[str]: ...
 
+    def cached(self, subject: str, groups: Sequence[str], resource: str,
+               action: str) -> Decision | None: ...
+
     def holds(self, subject: str, role: str, pattern: str,
               groups: Sequence[str] = ()) -> bool: ...
 

@@ -92,6 +92,19 @@ class Authorizer:
             self._decisions.put(key, decision)
         return decision
 
+    def cached(
+        self, subject: str, groups: Sequence[str], resource: str, action: str
+    ) -> Decision | None:
+        """The decision if it is already known and no poll of the policy is due, else None.
+
+        Never touches the database, so an event loop may call it; on None, call
+        ``check`` from a worker thread.
+        """
+        if not self._fresh():
+            return None
+        key = (self._index.version, subject, tuple(sorted(set(groups))), resource, action)
+        return self._decisions.get(key)
+
     @property
     def version(self) -> int:
         """Changes whenever the policy does (in any daemon sharing the database)."""
