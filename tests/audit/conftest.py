@@ -52,31 +52,34 @@ def postgresql_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Co
         yield copy
 
 
+@contextmanager
+def _opened(template: Copier, directory: Path) -> Iterator[Database]:
+    with template(directory) as url:
+        opened = Database(url)
+        try:
+            yield opened
+        finally:
+            opened.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    template = request.getfixturevalue(f"{request.param}_template")
-    with template(tmp_path) as url:
-        opened = Database(url)
+    with _opened(request.getfixturevalue(f"{request.param}_template"), tmp_path) as opened:
         yield opened
-        opened.dispose()
 
 
 @pytest.fixture
 def sqlite_db(sqlite_template: Copier, tmp_path: Path) -> Iterator[Database]:
     """For the few checks that exist on SQLite only (not parametrized, so nothing is skipped)."""
-    with sqlite_template(tmp_path) as url:
-        opened = Database(url)
+    with _opened(sqlite_template, tmp_path) as opened:
         yield opened
-        opened.dispose()
 
 
 @pytest.fixture
 def postgresql_db(postgresql_template: Copier, tmp_path: Path) -> Iterator[Database]:
     """For the few checks that exist on PostgreSQL only."""
-    with postgresql_template(tmp_path) as url:
-        opened = Database(url)
+    with _opened(postgresql_template, tmp_path) as opened:
         yield opened
-        opened.dispose()
 
 
 @pytest.fixture
