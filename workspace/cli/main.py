@@ -1,7 +1,7 @@
 """The `ws` program: the Typer app, its global options, and the one error wrapper.
 
 ``main()`` is the only place where a ``WorkspaceError`` becomes output and an
-exit code (docs/api.md lists them); commands just raise. Usage errors are
+exit code (docs/cli.md lists them); commands just raise. Usage errors are
 Typer's and exit 2.
 """
 

@@ -56,7 +56,9 @@ def summary_line(result: Json) -> str:
     """`vision/cats@2: 10,000 files, 39.1 MiB (312 new, 9,688 deduplicated), ... in 1.84s`."""
     pointer, summary = result.get("pointer") or {}, result.get("summary") or {}
     head = f"{pointer.get('dataset')}@{pointer.get('version')}: "
-    head += f"{count(summary.get('files', 0))} files, {human_size(summary.get('bytes', 0))}"
+    files = summary.get("files", 0)
+    noun = "file" if files == 1 else "files"
+    head += f"{count(files)} {noun}, {human_size(summary.get('bytes', 0))}"
     new, dedup = summary.get("new_objects") or 0, summary.get("deduplicated") or 0
     if new or dedup:
         head += f" ({count(new)} new, {count(dedup)} deduplicated)"

@@ -117,7 +117,8 @@ def check_new_tracked_path(session: Session, located: Located) -> None:
                            hint="track a directory or file inside it, e.g. `ws add data/`")
     if located.tracked is not None:
         raise Conflict(f"{located.relpath} is inside tracked path {located.tracked.path}",
-                       hint=f"use `ws commit {located.tracked.path}` instead")
+                       hint=f"`{located.tracked.path}` is tracked as a whole: commit or check "
+                       "out that path, or choose a path outside it")
     for tracked in q.tracked_paths(session, located.workspace.id):
         if _inside(tracked.path, located.relpath):
             raise Conflict(f"{located.relpath} contains tracked path {tracked.path}")

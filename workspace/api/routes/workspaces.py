@@ -28,21 +28,21 @@ def health(caller: CallerDep, ctx: ContextDep) -> dict[str, Any]:
 
 
 @router.post("/workspaces", status_code=201, dependencies=[authenticated()])
-def register(body: RegisterBody, caller: CallerDep, ctx: ContextDep) -> dict[str, Any]:
+def register(body: RegisterBody, caller: CallerDep, ctx: ContextDep) -> Any:
     with ctx.db.write() as session:
         workspace, created = registry.register(session, caller, body.path)
-        return {"workspace": _workspace(workspace, caller.name), "created": created}
+        return encode({"workspace": _workspace(workspace, caller.name), "created": created})
 
 
 @router.delete("/workspaces", dependencies=[authenticated()])
 def unregister(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096),
-               force: bool = False) -> dict[str, Any]:
+               force: bool = False) -> Any:
     """`ws deinit`: forget the workspace; the answer lists the caller's remaining ones."""
     with ctx.db.write() as session:
         workspace, dropped = registry.unregister(session, caller, path, force=force)
         remaining = [w.path for w in wq.of_owner(session, caller.user_id)]
-        return {"workspace": _workspace(workspace, caller.name), "untracked": dropped,
-                "remaining": remaining}
+        return encode({"workspace": _workspace(workspace, caller.name), "untracked": dropped,
+                       "remaining": remaining})
 
 
 @router.get("/workspaces/locate", dependencies=[authenticated()])
