@@ -143,11 +143,11 @@ def test_checkout_everything_follows_each_pointer_and_reports_a_malformed_one(
     (root / ".git" / "old.ws").write_text("not ours")
     located = {"workspace": {"path": str(root)}, "tracked": [{"path": "data"}], "target": None}
     fake.reply("GET", "/v1/workspaces/locate", located)
-    fake.answer_write("/v1/checkout", root)
+    fake.answer_write("/v1/get", root)  # get: also starts tracking a path new to this clone
     run = ws("checkout", cwd=root / "models")
     assert run.code == 2
     assert "pointer file ../broken.ws is malformed" in run.err
-    sent = {request.body["path"]: request.body for request in fake.sent("/v1/checkout")}
+    sent = {request.body["path"]: request.body for request in fake.sent("/v1/get")}
     assert set(sent) == {str(root / "data"), str(root / "models" / "resnet")}
     assert sent[str(root / "models" / "resnet")]["ref"] == "team/resnet@2"
     assert sent[str(root / "data")]["digest"] == "b3:" + "cd" * 32

@@ -9,7 +9,6 @@ runs to its end, so it is never left half-done by a closed terminal.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +16,7 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from workspace.api.schemas import encode
+from workspace.api.schemas import dumps
 from workspace.errors import WorkspaceError
 from workspace.workspaces.context import Reporter
 
@@ -48,7 +47,7 @@ async def run_streaming(operation: Callable[[Reporter], Any]) -> StreamingRespon
 
 
 def result_line(result: Any) -> dict[str, Any]:
-    return {"event": "result", "result": encode(result)}
+    return {"event": "result", "result": result}
 
 
 def _reporter(emit: Callable[[Any], None]) -> Reporter:
@@ -87,7 +86,7 @@ async def _lines(events: list[Any], last: dict[str, Any]) -> AsyncIterator[bytes
 
 
 def _encode_line(event: Any) -> bytes:
-    return json.dumps(event, separators=(",", ":")).encode() + b"\n"
+    return dumps(event).encode() + b"\n"
 
 
 def _response(body: AsyncIterator[bytes]) -> StreamingResponse:

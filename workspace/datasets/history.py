@@ -68,7 +68,8 @@ def path_log(session: Session, dataset_name: str, path: str) -> dict[str, Any]:
     if not entries:
         raise NotFound(f"{path} was never part of {dataset_name}",
                        hint=f"`ws ls {dataset_name}` lists its files")
-    versions = {v.number: v for v in q.versions(session, dataset.id)}
+    numbers = {e.added_in for e in entries} | {e.removed_in for e in entries if e.removed_in}
+    versions = {v.number: v for v in q.versions_numbered(session, dataset.id, numbers)}
     authors = q.user_names(session, {v.author_id for v in versions.values()})
     changes = []
     for kind, number, entry in _path_events(entries):

@@ -105,7 +105,7 @@ def _contents(store: ObjectStore, history: Sequence[Entry]) -> list[tuple[int, b
 
 
 def _version_infos(session: Session, dataset_id: int, numbers: set[int]) -> dict[str, Any]:
-    versions = [v for v in q.versions(session, dataset_id) if v.number in numbers]
+    versions = q.versions_numbered(session, dataset_id, numbers)
     authors = q.user_names(session, {v.author_id for v in versions})
     return {str(v.number): {"author": authors.get(v.author_id, "?"), "created_at": v.created_at,
                             "message": v.message, "git_commit": v.git_commit}

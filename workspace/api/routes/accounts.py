@@ -64,7 +64,7 @@ def list_users(ctx: ContextDep) -> Any:
 def add_user(body: NewUserBody, caller: CallerDep, ctx: ContextDep) -> Any:
     with ctx.db.write() as session:
         account = accounts.add_user(session, caller, body.name, robot=body.robot)
-        return encode({"user": accounts.as_dict(account)})
+        return encode({"user": accounts.as_dict(account)}, status_code=201)
 
 
 @router.post("/users/disable", dependencies=[require(admin(ADMIN_USERS))])
@@ -130,7 +130,7 @@ def create_token(body: NewTokenBody, caller: CallerDep, ctx: ContextDep) -> Any:
                        "expires_at": created.expires_at.isoformat()
                        if created.expires_at else None})
         return encode({"id": created.id, "token": created.token,
-                       "expires_at": created.expires_at, "user": body.user})
+                       "expires_at": created.expires_at, "user": body.user}, status_code=201)
 
 
 @router.get("/tokens", dependencies=[require(self_or_admin("user"))])
@@ -157,7 +157,7 @@ def _set_disabled(ctx: Any, access: Any, caller: Any, name: str, disabled: bool)
         account = accounts.set_disabled(
             session, caller, name, disabled,
             is_last_admin=lambda who: access.is_last_admin(session, who))
-        return encode({"user": accounts.as_dict(account)})
+        return encode({"user": accounts.as_dict(account)}, status_code=201)
 
 
 def _audit_login(ctx: Any, name: str, *, ok: bool, why: str) -> None:

@@ -38,7 +38,8 @@ def list_files(caller: CallerDep, ctx: ContextDep, ref: RefQuery,
 @router.post("/tags", status_code=201, dependencies=[require(ref_in_body("maintain"))])
 def tag(body: TagBody, caller: CallerDep, ctx: ContextDep) -> Any:
     with ctx.db.write() as session:
-        return encode(history.tag(session, caller, parse_ref(body.ref), body.tag))
+        return encode(history.tag(session, caller, parse_ref(body.ref), body.tag),
+                      status_code=201)
 
 @router.get("/log", dependencies=[require(log_target)])
 def log(caller: CallerDep, ctx: ContextDep, ref: str | None = Query(default=None, max_length=400),

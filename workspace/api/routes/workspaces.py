@@ -31,7 +31,8 @@ def health(caller: CallerDep, ctx: ContextDep) -> dict[str, Any]:
 def register(body: RegisterBody, caller: CallerDep, ctx: ContextDep) -> Any:
     with ctx.db.write() as session:
         workspace, created = registry.register(session, caller, body.path)
-        return encode({"workspace": _workspace(workspace, caller.name), "created": created})
+        return encode({"workspace": _workspace(workspace, caller.name), "created": created},
+                      status_code=201)
 
 
 @router.delete("/workspaces", dependencies=[authenticated()])

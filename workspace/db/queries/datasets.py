@@ -43,6 +43,19 @@ def versions(session: Session, dataset_id: int) -> Sequence[Version]:
     return session.scalars(stmt).all()
 
 
+def versions_numbered(
+    session: Session, dataset_id: int, numbers: Iterable[int]
+) -> Sequence[Version]:
+    """Only the versions asked for: a path's history touches a few of 10,000."""
+    wanted = sorted(set(numbers))
+    found: list[Version] = []
+    for start in range(0, len(wanted), _CHUNK):
+        stmt = select(Version).where(Version.dataset_id == dataset_id,
+                                     Version.number.in_(wanted[start:start + _CHUNK]))
+        found.extend(session.scalars(stmt))
+    return found
+
+
 def latest_versions(session: Session) -> Sequence[tuple[Dataset, Version]]:
     stmt = (
         select(Dataset, Version)
