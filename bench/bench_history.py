@@ -33,7 +33,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,12 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_audit import USERS, _generate
 from benchlib import (
     BenchError,
-    UnixHTTPConnection,
     healthy,
     log,
     remove_tree,
     run,
     running_daemon,
+    timed_get,
 )
 
 from workspace.datasets.manifest import ManifestEntry, digest
@@ -228,18 +227,7 @@ class Bench:
 
     def get(self, route: str, **query: Any) -> tuple[float, bytes]:
         """One request on a fresh connection, as the CLI makes it: (seconds, body)."""
-        conn = UnixHTTPConnection(self.home / "ws.sock", timeout=600)
-        try:
-            start = time.perf_counter()
-            conn.request("GET", f"{route}?{urllib.parse.urlencode(query)}")
-            response = conn.getresponse()
-            body = response.read()
-            seconds = time.perf_counter() - start
-        finally:
-            conn.close()
-        if response.status != 200:
-            raise BenchError(f"GET {route} {query} answered {response.status}: {body[:500]!r}")
-        return seconds, body
+        return timed_get(self.home / "ws.sock", route, query)
 
     def server(self, name: str, target: float | None, route: str, runs: int | None = None,
                before: Callable[[], None] | None = None, **query: Any) -> dict[str, Any]:

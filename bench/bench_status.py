@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +35,11 @@ from typing import Any
 from bench_vs_dvc import BENCH_DIR, Layout, Options, init_dvc, make_tools, scratch_parent
 from benchlib import (
     BenchError,
-    UnixHTTPConnection,
     copy_tree,
     log,
     remove_tree,
     running_daemon,
+    timed_get,
 )
 
 DIRS = 1_000
@@ -79,17 +78,7 @@ def write_tree(root: Path, files: int) -> None:
 
 def get_status(socket_path: Path, project: Path) -> tuple[float, dict[str, Any]]:
     """One ``GET /v1/status`` over the Unix socket: (seconds, the first tracked entry)."""
-    conn = UnixHTTPConnection(socket_path, timeout=600)
-    try:
-        start = time.perf_counter()
-        conn.request("GET", "/v1/status?" + urllib.parse.urlencode({"path": str(project)}))
-        response = conn.getresponse()
-        body = response.read()
-        seconds = time.perf_counter() - start
-    finally:
-        conn.close()
-    if response.status != 200:
-        raise BenchError(f"GET /v1/status answered {response.status}: {body[:500]!r}")
+    seconds, body = timed_get(socket_path, "/v1/status", {"path": str(project)})
     return seconds, json.loads(body)["tracked"][0]
 
 

@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -141,6 +142,22 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         sock.settimeout(self.timeout)
         sock.connect(str(self.socket_path))
         self.sock = sock
+
+
+def timed_get(socket_path: Path, route: str, query: dict[str, Any]) -> tuple[float, bytes]:
+    """One GET on a fresh connection, as the CLI makes it: (seconds, body); non-200 raises."""
+    conn = UnixHTTPConnection(socket_path, timeout=600)
+    try:
+        start = time.perf_counter()
+        conn.request("GET", f"{route}?{urllib.parse.urlencode(query)}")
+        response = conn.getresponse()
+        body = response.read()
+        seconds = time.perf_counter() - start
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise BenchError(f"GET {route} {query} answered {response.status}: {body[:500]!r}")
+    return seconds, body
 
 
 def healthy(socket_path: Path) -> bool:
