@@ -76,7 +76,7 @@ def _admin_account(session: Session, settings: Settings) -> Caller:
                            hint="name an existing Unix account") from None
     user = users.by_name(session, settings.admin) or users.create(
         session, name=settings.admin, uid=uid, is_admin=True)
-    return Caller(user.id, user.name, user.uid, True)
+    return Caller(user.id, user.name, user.uid)
 
 
 def _watch_policy_files(settings: Settings, db: Database, authorizer: Authorizer):  # type: ignore[no-untyped-def]

@@ -42,7 +42,7 @@ def test_the_right_password_logs_in(db: Database, hasher: PasswordHasher,
                                     make_user: UserMaker) -> None:
     user_id, name = _person(db, hasher, make_user, admin=True)
     caller = login(db, hasher, name, PASSWORD, now=T0)
-    assert (caller.user_id, caller.name, caller.is_admin) == (user_id, name, True)
+    assert (caller.user_id, caller.name, caller.uid) == (user_id, name, None)
 
 
 def test_unknown_names_and_wrong_passwords_get_the_same_error(

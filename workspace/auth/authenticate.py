@@ -163,4 +163,4 @@ def _bearer_caller(session: Session, user_id: int) -> Caller:
 
 
 def _caller(user: User) -> Caller:
-    return Caller(user.id, user.name, user.uid, user.is_admin)
+    return Caller(user.id, user.name, user.uid)

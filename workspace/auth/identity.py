@@ -26,7 +26,6 @@ class Caller:
     user_id: int
     name: str
     uid: int | None
-    is_admin: bool
     groups: tuple[str, ...] = ()  # policy subjects of the caller's Unix groups: "group:NAME"
 
 
@@ -44,7 +43,7 @@ def bootstrap_admin(session: Session, uid: int) -> Caller:
         user = users.create(session, name=unix_name(uid), uid=uid, is_admin=True)
         record(session, actor=user.name, action=Action.ACCOUNT_USER_REGISTER,
                detail={"user": user.name, "uid": uid, "admin": True, "reason": "first start"})
-    return Caller(user.id, user.name, user.uid, user.is_admin)
+    return Caller(user.id, user.name, user.uid)
 
 
 def find_local(session: Session, uid: int) -> Caller | None:
@@ -52,7 +51,7 @@ def find_local(session: Session, uid: int) -> Caller | None:
     user = users.by_uid(session, uid)
     if user is None or user.disabled:
         return None
-    return Caller(user.id, user.name, user.uid, user.is_admin)
+    return Caller(user.id, user.name, user.uid)
 
 
 def resolve_local(session: Session, uid: int, *, auto_register: bool,
@@ -71,4 +70,4 @@ def resolve_local(session: Session, uid: int, *, auto_register: bool,
                detail={"user": name, "uid": uid, "admin": False, "reason": "auto-register"})
     if user.disabled:
         raise PermissionDenied(f"account {user.name} is disabled", hint="ask an admin")
-    return Caller(user.id, user.name, user.uid, user.is_admin)
+    return Caller(user.id, user.name, user.uid)
