@@ -136,11 +136,12 @@ def test_line_blame_names_who_introduced_each_line(
 
     answer = sqlite_daemon.ws_json("blame", "--lines", "data/rows.csv", cwd=project)
     authors = {n: info["author"] for n, info in answer["versions"].items()}
-    lines = [(line["text"], authors[str(line["version"])]) for line in answer["lines"]]
+    lines = [(text, authors[str(version)])
+             for text, version in zip(answer["lines"], answer["line_versions"], strict=True)]
     assert lines == [("h", alice.name), ("r1", alice.name), ("bob's row", bob.name),
                      ("r2", alice.name), ("r3", alice.name)]
     again = sqlite_daemon.ws_json("blame", "--lines", "team/rows@2", "rows.csv", cwd=project)
-    assert [line["version"] for line in again["lines"]] == [1, 1, 2, 1]
+    assert again["line_versions"] == [1, 1, 2, 1]
 
 
 def test_line_blame_refuses_binary_files(sqlite_daemon: Daemon, project: Path) -> None:

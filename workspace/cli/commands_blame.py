@@ -73,12 +73,16 @@ def _blame_lines(ctx: typer.Context, target: str, file: str | None, as_json: boo
 
 def _print_lines(answer: Json) -> None:
     versions = answer.get("versions") or {}
-    width = len(str(len(answer.get("lines") or []))) or 1
-    for line in answer.get("lines") or []:
-        info = versions.get(str(line.get("version"))) or {}
+    lines = answer.get("lines") or []
+    width = len(str(len(lines))) or 1
+    out = []
+    for number, (version, text) in enumerate(zip(answer.get("line_versions") or [], lines,
+                                                 strict=False), start=1):
+        info = versions.get(str(version)) or {}
         who = str(info.get("author", "?"))[:12]
-        print(f"v{line.get('version'):<4} {who:<12} {short_time(info.get('created_at')):<16} "
-              f"{line.get('line'):>{width}}| {line.get('text')}")
+        out.append(f"v{version:<4} {who:<12} {short_time(info.get('created_at')):<16} "
+                   f"{number:>{width}}| {text}")
+    print("\n".join(out))
 
 
 def _code(commit: object) -> str:
