@@ -11,7 +11,8 @@ import logging
 import os
 import signal
 import socket
-from contextlib import ExitStack, suppress
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,32 +105,26 @@ def require_protected_hardlinks(sysctl: Path = PROTECTED_HARDLINKS) -> None:
             "/etc/sysctl.d/ (it is the default on Debian), then start the daemon again")
 
 
-def _service_context(settings: Settings):  # type: ignore[no-untyped-def]
-    from contextlib import contextmanager
-
+@contextmanager
+def _service_context(settings: Settings) -> Iterator[ServiceContext]:
     from workspace.db import Database, migrate
     from workspace.store import ObjectStore, prepare_leases
     from workspace.workspaces.context import ServiceContext
 
-    @contextmanager
-    def opened():  # type: ignore[no-untyped-def]
-        migrate(settings.db_url)
-        db = Database(settings.db_url)
-        store = ObjectStore.open(settings.store_path)
-        prepare_leases()
-        log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
-        ctx = ServiceContext(db=db, store=store, mode=settings.mode,
-                             link_mode=settings.link_mode)
-        watcher = _start_watcher(settings, ctx)
-        try:
-            yield ctx
-        finally:
-            if watcher is not None:
-                watcher.close()
-            store.close()
-            db.dispose()
-
-    return opened()
+    migrate(settings.db_url)
+    db = Database(settings.db_url)
+    store = ObjectStore.open(settings.store_path)
+    prepare_leases()
+    log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
+    ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=settings.link_mode)
+    watcher = _start_watcher(settings, ctx)
+    try:
+        yield ctx
+    finally:
+        if watcher is not None:
+            watcher.close()
+        store.close()
+        db.dispose()
 
 
 def _start_watcher(settings: Settings, ctx: ServiceContext) -> WorkspaceWatcher | None:
@@ -155,24 +150,19 @@ def _prepare_home(home: Path) -> None:
         os.chmod(home, 0o700)
 
 
-def _single_instance(lock_path: Path):  # type: ignore[no-untyped-def]
-    from contextlib import contextmanager
-
-    @contextmanager
-    def held():  # type: ignore[no-untyped-def]
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise Conflict(f"another workspace daemon is running on {lock_path.parent}",
-                           hint="stop it first, or give this one another --home") from None
-        try:
-            yield
-        finally:
-            os.close(fd)
-
-    return held()
+@contextmanager
+def _single_instance(lock_path: Path) -> Iterator[None]:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise Conflict(f"another workspace daemon is running on {lock_path.parent}",
+                       hint="stop it first, or give this one another --home") from None
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 def _bind_unix(path: Path) -> socket.socket:

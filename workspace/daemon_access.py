@@ -26,6 +26,7 @@ from workspace.db import Database
 from workspace.db.queries import users
 from workspace.errors import InvalidInput
 from workspace.policy import ADMIN_ROLE, Authorizer
+from workspace.watch.policy_files import PolicyFileEvent, PolicyFileWatcher
 
 log = logging.getLogger("workspace.daemon")
 EVERYTHING = "*"
@@ -79,10 +80,9 @@ def _admin_account(session: Session, settings: Settings) -> Caller:
     return Caller(user.id, user.name, user.uid)
 
 
-def _watch_policy_files(settings: Settings, db: Database, authorizer: Authorizer):  # type: ignore[no-untyped-def]
+def _watch_policy_files(settings: Settings, db: Database,
+                        authorizer: Authorizer) -> PolicyFileWatcher | None:
     """Edits of the policy files take effect, audited with the file owner as the actor."""
-    from workspace.watch.policy_files import PolicyFileEvent, PolicyFileWatcher
-
     def on_change(session: Session, event: PolicyFileEvent) -> None:
         record(session, actor=_owner(event.owner_uid), action=Action.POLICY_FILE_RELOAD,
                detail={"file": str(event.path), "message": event.message})

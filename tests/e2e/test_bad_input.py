@@ -7,11 +7,10 @@ import os
 import socket
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support.daemon import Daemon, give, tree_of
+from tests.support.daemon import Daemon, as_user, give, tree_of
 
 USAGE, NOT_FOUND, CONFLICT, UNREACHABLE = 2, 3, 5, 6
 
@@ -61,11 +60,10 @@ def test_a_non_normalized_path_is_refused_by_the_daemon(sqlite_daemon: Daemon,
         "r = c.post('http://ws/v1/add', json={'path': sys.argv[2], "
         "'dataset': 'a/b', 'message': 'x'})\n"
         "print(json.dumps({'status': r.status_code, 'body': r.json()}))\n")
-    extra: dict[str, Any] = {} if not sqlite_daemon.runtime.as_root else {
-        "user": sqlite_daemon.owner.uid, "group": sqlite_daemon.owner.gid, "extra_groups": []}
     proc = subprocess.run([sqlite_daemon.runtime.python, "-c", request,
                            str(sqlite_daemon.socket), f"{cats}/data/../data"],
-                          env=sqlite_daemon.env(), capture_output=True, text=True, **extra)
+                          env=sqlite_daemon.env(), capture_output=True, text=True,
+                          **as_user(sqlite_daemon.runtime, sqlite_daemon.owner))
     assert proc.returncode == 0, proc.stderr
     reply = json.loads(proc.stdout)
     assert reply["status"] == 400

@@ -9,11 +9,10 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support.daemon import Daemon, give
+from tests.support.daemon import Daemon, as_user, give
 from tests.support.runtime import Identity, Runtime
 
 
@@ -21,10 +20,8 @@ def _git(daemon: Daemon, who: Identity, cwd: Path, *args: str) -> str:
     env = {**daemon.env(), "GIT_AUTHOR_NAME": who.name, "GIT_AUTHOR_EMAIL": f"{who.name}@x",
            "GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": f"{who.name}@x",
            "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd)}
-    extra: dict[str, Any] = {} if not daemon.runtime.as_root else {
-        "user": who.uid, "group": who.gid, "extra_groups": []}
     proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          **extra)
+                          **as_user(daemon.runtime, who))
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import blake3
 import sqlalchemy as sa
 
-from tests.support.daemon import Daemon, give
+from tests.support.daemon import Daemon, as_user, give
 
 
 def _object_path(daemon: Daemon, oid: str) -> Path:
@@ -18,10 +18,8 @@ def _object_path(daemon: Daemon, oid: str) -> Path:
 
 
 def _as_owner(daemon: Daemon, code: str) -> subprocess.CompletedProcess[str]:
-    extra = {} if not daemon.runtime.as_root else {
-        "user": daemon.owner.uid, "group": daemon.owner.gid, "extra_groups": []}
     return subprocess.run([daemon.runtime.python, "-c", code], capture_output=True, text=True,
-                          env=daemon.env(), **extra)
+                          env=daemon.env(), **as_user(daemon.runtime, daemon.owner))
 
 
 def test_checked_out_file_is_the_store_object_and_cannot_be_written(
@@ -59,8 +57,7 @@ def test_killing_the_daemon_mid_add_leaves_no_partial_object_and_no_dangling_ver
         [daemon.runtime.python, "-m", "workspace.cli.main", "add", "data", "-d", "big/set",
          "-m", "interrupted"], cwd=project, env=daemon.env(), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
-        **({"user": daemon.owner.uid, "group": daemon.owner.gid, "extra_groups": []}
-           if daemon.runtime.as_root else {}))
+        **as_user(daemon.runtime, daemon.owner))
     _wait_until_staging(daemon)
     daemon.kill()
     _, err = add.communicate(timeout=30)

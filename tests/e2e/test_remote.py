@@ -20,7 +20,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.support.daemon import Daemon, give
+from tests.support.daemon import Daemon, as_user, give
 from tests.support.runtime import Identity, Runtime
 
 PASSWORD = "correct horse battery"
@@ -48,11 +48,10 @@ def remote(runtime: Runtime, alice: Identity, project: Path) -> Iterator[tuple[D
 
 
 def _set_password(daemon: Daemon, cwd: Path) -> None:
-    extra = {} if not daemon.runtime.as_root else {
-        "user": daemon.owner.uid, "group": daemon.owner.gid, "extra_groups": []}
     proc = subprocess.run([daemon.runtime.python, "-m", "workspace.cli.main", "user", "passwd"],
                           input=f"{PASSWORD}\n{PASSWORD}\n", text=True, capture_output=True,
-                          cwd=cwd, env=daemon.env(), timeout=60, **extra)
+                          cwd=cwd, env=daemon.env(), timeout=60,
+                          **as_user(daemon.runtime, daemon.owner))
     assert proc.returncode == 0, proc.stderr
 
 

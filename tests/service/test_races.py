@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.service.conftest import home_of, needs_root
-from tests.support.daemon import _as_user, give
+from tests.support.daemon import as_user, give
 from tests.support.runtime import Identity, Runtime
 from tests.support.service import ServiceDaemon, inodes_of, store_objects
 
@@ -81,7 +81,7 @@ def _swapping(runtime: Runtime, who: Identity, base: Path, targets: list[str]) -
     stop, started = signals / "stop", signals / "started"
     proc = subprocess.Popen([runtime.python, "-c", SWAPPER, str(base), str(stop), str(started),
                              *targets], stdout=subprocess.PIPE, text=True, cwd="/",
-                            **_as_user(runtime, who))
+                            **as_user(runtime, who))
     try:
         while not started.exists():  # at least one swap before the daemon starts work
             assert proc.poll() is None, f"the swapper died: {proc.communicate()}"

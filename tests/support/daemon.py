@@ -50,7 +50,7 @@ class Daemon:
         self.process = subprocess.Popen(
             [self.runtime.python, "-m", "workspace.cli.main", "serve"],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-            **_as_user(self.runtime, self.owner),
+            **as_user(self.runtime, self.owner),
         )
         log.close()
         _wait_for_socket(self.socket, self.process, timeout, self.log_path)
@@ -84,7 +84,7 @@ class Daemon:
         proc = subprocess.run(
             [self.runtime.python, "-m", "workspace.cli.main", *args],
             cwd=cwd, env={**self.env(), **(env or {})}, capture_output=True, text=True,
-            timeout=120, **_as_user(self.runtime, user or self.owner),
+            timeout=120, **as_user(self.runtime, user or self.owner),
         )
         if check:
             assert proc.returncode == 0, (
@@ -96,7 +96,8 @@ class Daemon:
         return json.loads(self.ws(*args, "--json", cwd=cwd, user=user).stdout)
 
 
-def _as_user(runtime: Runtime, who: Identity) -> dict[str, Any]:
+def as_user(runtime: Runtime, who: Identity) -> dict[str, Any]:
+    """subprocess keyword arguments that run a child as ``who`` (nothing when not root)."""
     if not runtime.as_root:
         return {}
     return {"user": who.uid, "group": who.gid, "extra_groups": []}

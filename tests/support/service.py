@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.daemon import Daemon, _as_user
+from tests.support.daemon import Daemon, as_user
 from tests.support.runtime import Identity, Runtime
 
 
@@ -54,7 +54,7 @@ def run_python(runtime: Runtime, who: Identity, code: str, *args: str,
     """Run ``code`` (sys.argv[1:] = ``args``) as ``who``: what that user's own process can do."""
     proc = subprocess.run([runtime.python, "-c", code, *args], capture_output=True, text=True,
                           timeout=60, cwd="/", env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                          **_as_user(runtime, who))
+                          **as_user(runtime, who))
     if check:
         assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc

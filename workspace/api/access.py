@@ -6,38 +6,14 @@ decide who may do what; the API's one authorization dependency does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from workspace.auth.passwords import PasswordHasher
 from workspace.auth.tokens import JwtKeys
 from workspace.errors import WorkspaceError
-
-
-class Decision(Protocol):
-    @property
-    def allowed(self) -> bool: ...
-
-    @property
-    def rule(self) -> str | None: ...
-
-
-class Authorizer(Protocol):
-    def check(self, subject: str, groups: Sequence[str], resource: str,
-              action: str) -> Decision: ...
-
-    def admins(self, session: Session) -> list[str]: ...
-
-    def cached(self, subject: str, groups: Sequence[str], resource: str,
-               action: str) -> Decision | None: ...
-
-    def holds(self, subject: str, role: str, pattern: str,
-              groups: Sequence[str] = ()) -> bool: ...
-
-    def grant_role(self, session: Session, subject: str, role: str, pattern: str) -> bool: ...
+from workspace.policy import Authorizer
 
 
 @dataclass

@@ -21,11 +21,12 @@ from typing import Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from workspace.api.access import Access, Authorizer
+from workspace.api.access import Access
 from workspace.api.deps import get_access, get_caller, get_context
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.errors import PermissionDenied
+from workspace.policy import Authorizer
 from workspace.workspaces.context import ServiceContext
 
 Check = tuple[str, str]  # (action, resource), or ("holds:ROLE", pattern)

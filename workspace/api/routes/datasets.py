@@ -49,7 +49,7 @@ def log(caller: CallerDep, ctx: ContextDep, ref: str | None = Query(default=None
     with ctx.db.read() as session:
         if ref is not None:
             return encode(history.log(session, parse_ref(ref)))
-        dataset, inner = _dataset_path(session, caller, path or "")
+        dataset, inner, _ = _dataset_path(session, caller, path or "")
         if inner == "":
             return encode(history.log(session, parse_ref(dataset)))
         return encode(history.path_log(session, dataset, inner))
@@ -74,21 +74,15 @@ def blame_lines(caller: CallerDep, ctx: ContextDep, settings: SettingsDep,
     cache = LineBlameCache(settings.home / "cache" / "lineblame")
     with ctx.db.read() as session:
         if path is not None:
-            dataset, inner = _dataset_path(session, caller, path)
-            ref, file = f"{dataset}@{_tracked_version(session, caller, path)}", inner
+            dataset, file, version = _dataset_path(session, caller, path)
+            ref = f"{dataset}@{version}"
         if not ref or not file:
             raise InvalidInput("give path (a file in a workspace), or ref and file")
         return encode(linehistory.line_blame(session, ctx.store, cache, parse_ref(ref), file))
 
 
-def _tracked_version(session: Any, caller: Any, path: str) -> int:
-    found = registry.locate(session, caller, path)
-    assert found.tracked is not None  # _dataset_path checked it
-    return found.tracked.version
-
-
-def _dataset_path(session: Any, caller: Any, path: str) -> tuple[str, str]:
-    """(dataset, path inside it) for a workspace path inside a tracked path."""
+def _dataset_path(session: Any, caller: Any, path: str) -> tuple[str, str, int]:
+    """(dataset, path inside it, version held) for a workspace path inside a tracked path."""
     found = registry.locate(session, caller, path)
     if found.tracked is None or found.inner is None:
         raise InvalidInput(f"{path} is not inside a tracked path",
@@ -98,4 +92,4 @@ def _dataset_path(session: Any, caller: Any, path: str) -> tuple[str, str]:
     if found.tracked.kind == "file":
         live = dq.live_entries(session, found.tracked.dataset_id)
         inner = live[0].path if len(live) == 1 else inner
-    return name, inner
+    return name, inner, found.tracked.version
