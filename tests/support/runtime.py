@@ -4,13 +4,16 @@ Root bypasses file permissions, so a test that a hardlinked object "cannot be
 written" proves nothing as root. When the suite runs as root (as in CI), it
 creates system users (``wst-*``), a Python environment they can execute (the
 project's interpreter may live under /root, which they cannot enter), and a
-world-readable copy of the source tree; everything is removed at the end,
-except the dependency environment, which is cached by the hash of
-pyproject.toml under /var/tmp.
+world-readable copy of the source tree. The scratch tree is removed at the
+end; the users and the dependency environment (cached by the hash of
+pyproject.toml under /var/tmp) stay, because several pytest-xdist workers, or
+several test runs, share them at once: one run deleting ``wst-alice`` would
+pull the uid from under another's daemon. Both are created under a file lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import pwd
@@ -19,12 +22,15 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 VENV_ROOT = Path("/var/tmp/workspace-test-python")
+SHARED_LOCK = Path("/var/tmp/workspace-test.lock")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +45,6 @@ class Runtime:
     python: str
     pythonpath: str
     scratch: Path
-    created_users: list[str] = field(default_factory=list)
 
     @property
     def as_root(self) -> bool:
@@ -51,13 +56,13 @@ class Runtime:
             me = pwd.getpwuid(os.geteuid())
             return Identity(me.pw_name, me.pw_uid, me.pw_gid)
         full = f"wst-{name}"
-        try:
-            entry = pwd.getpwnam(full)
-        except KeyError:
-            subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                            "--shell", "/usr/sbin/nologin", full], check=True)
-            self.created_users.append(full)
-            entry = pwd.getpwnam(full)
+        with _shared_lock():
+            try:
+                entry = pwd.getpwnam(full)
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                                "--shell", "/usr/sbin/nologin", full], check=True)
+                entry = pwd.getpwnam(full)
         return Identity(full, entry.pw_uid, entry.pw_gid)
 
     def make_dir(self, owner: Identity, name: str) -> Path:
@@ -67,8 +72,6 @@ class Runtime:
         return path
 
     def close(self) -> None:
-        for name in self.created_users:
-            subprocess.run(["userdel", name], check=False, capture_output=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -102,6 +105,14 @@ def _dependency_python() -> Path:
     python = venv / "bin" / "python"
     if (venv / ".complete").exists():
         return python
+    with _shared_lock():
+        if not (venv / ".complete").exists():
+            _build_venv(venv, wanted)
+    return python
+
+
+def _build_venv(venv: Path, wanted: list[str]) -> None:
+    python = venv / "bin" / "python"
     shutil.rmtree(venv, ignore_errors=True)
     VENV_ROOT.mkdir(parents=True, exist_ok=True)
     VENV_ROOT.chmod(0o755)
@@ -110,4 +121,14 @@ def _dependency_python() -> Path:
                     *wanted], check=True)
     subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
     (venv / ".complete").touch()
-    return python
+
+
+@contextmanager
+def _shared_lock() -> Iterator[None]:
+    """One creator at a time of what every worker and every concurrent run shares."""
+    with open(SHARED_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
