@@ -8,7 +8,8 @@
     ├── Conflict                   exit 5, HTTP 409   (someone committed since you, local changes)
     ├── DaemonUnreachable          exit 6, (client)   (no daemon on the socket)
     ├── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
-    └── AuditTampered              exit 8, HTTP 409   (the audit chain or its checkpoints disagree)
+    ├── AuditTampered              exit 8, HTTP 409   (the audit chain or its checkpoints disagree)
+    └── DiskFull                   exit 9, HTTP 507   (no space left for the store or the database)
 
 Every error carries a message (what happened) and a hint (what to do next).
 The daemon renders an error as one JSON shape, ``{"error": {...}}`` (see
@@ -108,6 +109,14 @@ class AuditTampered(WorkspaceError):
     exit_code = 8
 
 
+class DiskFull(WorkspaceError):
+    """A file system ran out of space: ``details`` names it and its free bytes."""
+
+    code = "disk_full"
+    http_status = 507
+    exit_code = 9
+
+
 _BY_CODE: dict[str, type[WorkspaceError]] = {
     cls.code: cls
     for cls in (
@@ -120,8 +129,6 @@ _BY_CODE: dict[str, type[WorkspaceError]] = {
         DaemonUnreachable,
         StoreCorrupt,
         AuditTampered,
+        DiskFull,
     )
 }
-
-EXIT_CODES: dict[str, int] = {cls.__name__: cls.exit_code for cls in _BY_CODE.values()}
-"""Exit code per error class, documented in docs/cli.md (a test keeps them in step)."""
