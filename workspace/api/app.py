@@ -1,4 +1,8 @@
-"""``create_app``: the FastAPI application, its routers and its one error handler."""
+"""``create_app``: the FastAPI application, its routers and its one error handler.
+
+``access`` is required: an app without a policy engine cannot be built (see
+``api/access.py``).
+"""
 
 from __future__ import annotations
 
@@ -21,11 +25,13 @@ from workspace.workspaces.context import ServiceContext
 log = logging.getLogger("workspace.api")
 
 
-def create_app(ctx: ServiceContext, settings: Settings, access: Access | None = None) -> FastAPI:
+def create_app(ctx: ServiceContext, settings: Settings, access: Access) -> FastAPI:
+    if not isinstance(access, Access):
+        raise TypeError(f"create_app needs an Access, not {type(access).__name__}")
     app = FastAPI(title="workspace", version=__version__, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.state.settings = settings
-    app.state.access = access or Access()
+    app.state.access = access
     app.state.callers = TtlCache()  # peer -> Caller, see deps.get_caller
     for module in (workspaces, operations, datasets, audit, accounts, access_routes):
         app.include_router(module.router, prefix="/v1")

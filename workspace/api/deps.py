@@ -64,9 +64,9 @@ def _first_contact(ctx: ServiceContext, access: Access, settings: Settings, uid:
     """An unknown local user: refused, unless auto-registration grants a default role."""
     role = settings.auto_register_role
     with ctx.db.write() as session:
-        admins = access.authorizer.admins(session) if access.authorizer is not None else []
+        admins = access.authorizer.admins(session)
         caller = resolve_local(session, uid, auto_register=role is not None, admins=admins)
-        if role is not None and access.authorizer is not None:
+        if role is not None:
             access.authorizer.grant_role(session, caller.name, role, "*")
         return caller
 
