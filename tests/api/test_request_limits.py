@@ -28,16 +28,21 @@ BODY_TIMEOUT = 3.0
 CLOSE_BOUND = 30.0  # far above the deadlines: the machine is shared
 
 
+@dataclass
+class TcpDaemon(Daemon):
+    tcp_port: int = 0
+
+
 @pytest.fixture(scope="module")
-def daemon(runtime: Runtime) -> Iterator[Daemon]:
+def daemon(runtime: Runtime) -> Iterator[TcpDaemon]:
     alice = runtime.user("alice")
     home = runtime.make_dir(alice, "home")
     port = _free_port()
-    running = Daemon(runtime, alice, home, f"sqlite:///{home / 'workspace.db'}", extra_env={
+    running = TcpDaemon(runtime, alice, home, f"sqlite:///{home / 'workspace.db'}", extra_env={
         "WORKSPACE_TCP": f"127.0.0.1:{port}",
         "WORKSPACE_REQUEST_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
-        "WORKSPACE_REQUEST_BODY_TIMEOUT": str(BODY_TIMEOUT)}).start()
-    running.tcp_port = port  # type: ignore[attr-defined]
+        "WORKSPACE_REQUEST_BODY_TIMEOUT": str(BODY_TIMEOUT)}, tcp_port=port)
+    running.start()
     yield running
     running.stop()
 
@@ -49,12 +54,12 @@ class Door:
     name: str
     route: str
 
-    def connect(self, daemon: Daemon) -> socket.socket:
+    def connect(self, daemon: TcpDaemon) -> socket.socket:
         if self.name == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.connect(str(daemon.socket))
         else:
-            sock = socket.create_connection(("127.0.0.1", daemon.tcp_port))  # type: ignore[attr-defined]
+            sock = socket.create_connection(("127.0.0.1", daemon.tcp_port))
         return sock
 
 
@@ -69,7 +74,7 @@ def _free_port() -> int:
         return port
 
 
-def _rss_mib(daemon: Daemon) -> float:
+def _rss_mib(daemon: TcpDaemon) -> float:
     assert daemon.process is not None
     with open(f"/proc/{daemon.process.pid}/status") as status:
         for line in status:
@@ -78,7 +83,7 @@ def _rss_mib(daemon: Daemon) -> float:
     raise AssertionError("no VmRSS")
 
 
-def _normal_request_works(daemon: Daemon) -> bool:
+def _normal_request_works(daemon: TcpDaemon) -> bool:
     """alice's own ``ws datasets`` on the socket, as she would run it."""
     return daemon.ws("datasets", "--json", cwd=daemon.home).returncode == 0
 
@@ -130,7 +135,7 @@ def _complete(answer: bytes) -> bool:
 @pytest.mark.parametrize("door", [UNIX, TCP], ids=["unix", "tcp-login"])
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_a_200_mb_body_is_refused_at_once_without_being_buffered(
-        daemon: Daemon, door: Door, chunked: bool) -> None:
+        daemon: TcpDaemon, door: Door, chunked: bool) -> None:
     before = _rss_mib(daemon)
     with door.connect(daemon) as sock:
         answer, seconds = _send_huge(sock, door, chunked)
@@ -144,7 +149,7 @@ def test_a_200_mb_body_is_refused_at_once_without_being_buffered(
     assert _normal_request_works(daemon)
 
 
-def test_a_body_within_the_limit_is_still_read(daemon: Daemon) -> None:
+def test_a_body_within_the_limit_is_still_read(daemon: TcpDaemon) -> None:
     """Control: an ordinary login body passes the limit and reaches the route."""
     body = json.dumps({"name": "nobody", "password": "x" * 100}).encode()
     with TCP.connect(daemon) as sock:
@@ -166,7 +171,7 @@ class Slow:
     closed_after: float | None = None
 
 
-def _open_slow(daemon: Daemon, door: Door, kind: str) -> Slow:
+def _open_slow(daemon: TcpDaemon, door: Door, kind: str) -> Slow:
     sock = door.connect(daemon)
     start = {
         "silent": b"",
@@ -201,7 +206,7 @@ def _send(client: Slow) -> bool:
     return True
 
 
-def test_slow_clients_do_not_stop_a_normal_request_and_are_closed(daemon: Daemon) -> None:
+def test_slow_clients_do_not_stop_a_normal_request_and_are_closed(daemon: TcpDaemon) -> None:
     clients = [_open_slow(daemon, door, kind)
                for door in (UNIX, TCP) for kind in ("silent", "headers", "body")
                for _ in range(34)]  # 204 connections
