@@ -14,6 +14,9 @@ import sys
 
 import pytest
 
+from workspace.api.peercred import Peer
+from workspace.api.ttlcache import TtlCache
+
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="setgroups needs root")
 
 _PEER_OF = r"""
@@ -53,3 +56,11 @@ def test_many_groups_are_read_whole() -> None:
 @needs_root
 def test_no_supplementary_groups_is_an_empty_tuple() -> None:
     assert _peer_seen_with([])["groups"] == []
+
+
+def test_the_caller_cache_tells_apart_peers_that_differ_only_in_groups() -> None:
+    """The same pid, uid and gid with other groups is another identity, never a cache hit."""
+    cache: TtlCache[Peer, str] = TtlCache()
+    cache.put(Peer(100, 1000, 1000, (27,)), "member of 27")
+    assert cache.get(Peer(100, 1000, 1000, ())) is None
+    assert cache.get(Peer(100, 1000, 1000, (27,))) == "member of 27"
