@@ -15,7 +15,6 @@ import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -236,12 +235,11 @@ def _api_routes(home: Path) -> set[str]:
     """`METHOD /path` of every route: the API's (from its OpenAPI schema) and the app's own.
 
     The schema is the public view of routers included with a prefix; a route
-    hidden from it (``include_in_schema=False``) is not seen here. create_app
-    only keeps the service context, so a placeholder stands in for it.
+    hidden from it (``include_in_schema=False``) is not seen here.
     """
-    from workspace.api import create_app
+    from tests.support.apps import route_listing_app
 
-    api = create_app(SimpleNamespace(), Settings(home=home))  # type: ignore[arg-type]
+    api = route_listing_app(Settings(home=home))
     routes = {
         f"{method.upper()} {path}"
         for path, operations in api.openapi()["paths"].items()

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import PositiveInt, field_validator, model_validator
+from pydantic import PositiveFloat, PositiveInt, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     watch: bool = True
     watch_rescan_interval: int = 600
     watch_max_watches: int | None = None
+    max_request_body: PositiveInt = 1024 * 1024
+    request_header_timeout: PositiveFloat = 10.0
+    request_body_timeout: PositiveFloat = 10.0
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

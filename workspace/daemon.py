@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from workspace.workspaces.context import ServiceContext
 
 log = logging.getLogger("workspace.daemon")
+KEEP_ALIVE_TIMEOUT = 5
+"""Seconds an idle connection stays open after a response (uvicorn's default, said aloud)."""
 
 
 def serve(settings: Settings) -> None:
@@ -31,7 +33,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from workspace.api import create_app
-    from workspace.api.peercred import PeerCredProtocol
+    from workspace.api.peercred import ConnectionLimits, protocol_class
     from workspace.audit.checkpoint import checkpointing
     from workspace.daemon_access import open_access
 
@@ -49,9 +51,12 @@ def serve(settings: Settings) -> None:
         stack.callback(_remove_socket, settings.socket_path)
         if settings.tcp:
             sockets.append(_bind_tcp(settings.tcp))
-        config = uvicorn.Config(create_app(ctx, settings, access), http=PeerCredProtocol,
-                                lifespan="off", log_level=settings.log_level,
-                                access_log=False, timeout_graceful_shutdown=30)
+        limits = ConnectionLimits(header_timeout=settings.request_header_timeout,
+                                  body_timeout=settings.request_body_timeout)
+        config = uvicorn.Config(create_app(ctx, settings, access), http=protocol_class(limits),
+                                lifespan="off", log_level=settings.log_level, access_log=False,
+                                timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+                                timeout_graceful_shutdown=30)
         log.info("workspace daemon listening on %s%s", settings.socket_path,
                  f" and tcp {settings.tcp}" if settings.tcp else "")
         # uvicorn re-raises SIGTERM once it has shut down gracefully; unwind instead of

@@ -2,6 +2,7 @@
 
     WorkspaceError                 exit 1, HTTP 500   (anything unexpected but ours)
     ├── InvalidInput               exit 2, HTTP 400   (bad names, paths, references, options)
+    │   └── RequestTooLarge        exit 2, HTTP 413   (a request body over max_request_body)
     ├── NotFound                   exit 3, HTTP 404   (unknown dataset, version, tag, path)
     ├── PermissionDenied           exit 4, HTTP 403   (not yours, not allowed, unsafe file)
     │   └── AuthenticationRequired exit 4, HTTP 401   (no identity on this door)
@@ -66,6 +67,13 @@ class InvalidInput(WorkspaceError):
     exit_code = 2
 
 
+class RequestTooLarge(InvalidInput):
+    """A request body over the daemon's ``max_request_body``, refused before it is read."""
+
+    code = "too_large"
+    http_status = 413
+
+
 class NotFound(WorkspaceError):
     code = "not_found"
     http_status = 404
@@ -122,6 +130,7 @@ _BY_CODE: dict[str, type[WorkspaceError]] = {
     for cls in (
         WorkspaceError,
         InvalidInput,
+        RequestTooLarge,
         NotFound,
         PermissionDenied,
         AuthenticationRequired,

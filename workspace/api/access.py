@@ -2,6 +2,11 @@
 
 Kept apart from the domain's ``ServiceContext``: the domain services never
 decide who may do what; the API's one authorization dependency does.
+
+The authorizer is required: an ``Access`` (and so an app) without a policy
+engine cannot be built, because a check that is skipped when its engine is
+missing fails open. Keys and hasher stay optional: without them, token and
+password login refuse (``require_keys``, ``require_hasher``), which fails closed.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ from workspace.policy import Authorizer
 
 @dataclass
 class Access:
-    authorizer: Authorizer | None = None
+    authorizer: Authorizer
     keys: JwtKeys | None = None
     hasher: PasswordHasher | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.authorizer, Authorizer):  # type checkers catch the rest
+            raise TypeError(f"Access needs an Authorizer, not {type(self.authorizer).__name__}")
 
     def require_keys(self) -> JwtKeys:
         if self.keys is None:
@@ -33,6 +42,4 @@ class Access:
         return self.hasher
 
     def is_last_admin(self, session: Session, name: str) -> bool:
-        if self.authorizer is None:
-            return False
         return self.authorizer.admins(session) == [name]

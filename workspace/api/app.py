@@ -1,4 +1,9 @@
-"""``create_app``: the FastAPI application, its routers and its one error handler."""
+"""``create_app``: the FastAPI application, its routers and its one error handler.
+
+``access`` is required: an app without a policy engine cannot be built (see
+``api/access.py``). Request bodies are capped before anything reads them
+(``api/bodylimit.py``, setting ``max_request_body``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace import __version__
 from workspace.api.access import Access
+from workspace.api.bodylimit import BodyLimit
 from workspace.api.routes import access as access_routes
 from workspace.api.routes import accounts, audit, datasets, operations, workspaces
 from workspace.api.ttlcache import TtlCache
@@ -21,11 +27,14 @@ from workspace.workspaces.context import ServiceContext
 log = logging.getLogger("workspace.api")
 
 
-def create_app(ctx: ServiceContext, settings: Settings, access: Access | None = None) -> FastAPI:
+def create_app(ctx: ServiceContext, settings: Settings, access: Access) -> FastAPI:
+    if not isinstance(access, Access):
+        raise TypeError(f"create_app needs an Access, not {type(access).__name__}")
     app = FastAPI(title="workspace", version=__version__, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.state.settings = settings
-    app.state.access = access or Access()
+    app.state.access = access
+    app.add_middleware(BodyLimit, max_body=settings.max_request_body)
     app.state.callers = TtlCache()  # peer -> Caller, see deps.get_caller
     for module in (workspaces, operations, datasets, audit, accounts, access_routes):
         app.include_router(module.router, prefix="/v1")

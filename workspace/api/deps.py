@@ -14,7 +14,7 @@ from workspace.api.peercred import Peer, peer_from_state
 from workspace.api.ttlcache import TtlCache
 from workspace.auth import Caller, api_tokens, find_local, resolve_local
 from workspace.auth.authenticate import authenticate_bearer
-from workspace.auth.unix_groups import peer_groups
+from workspace.auth.unix_groups import group_subjects
 from workspace.config import Settings
 from workspace.errors import AuthenticationRequired
 from workspace.workspaces.context import ServiceContext
@@ -38,8 +38,10 @@ async def get_caller(request: Request, ctx: Annotated[ServiceContext, Depends(ge
     """Who is asking: the Unix socket peer's user, or the holder of a bearer token (TCP).
 
     A local peer's identity is remembered for ``CALLER_TTL`` seconds per peer
-    process (a CLI run makes several requests): disabling an account takes
-    effect within that time; role changes take effect at once (the policy).
+    credentials (pid, uid, gid and groups, as the kernel recorded them at
+    connect; a CLI run makes several requests): disabling an account takes
+    effect at once (the route clears the cache); role changes take effect at
+    once (the policy).
     """
     peer = peer_from_state(request.state)
     if peer is None:
@@ -57,16 +59,16 @@ def _local_caller(ctx: ServiceContext, access: Access, settings: Settings, peer:
         caller = find_local(session, peer.uid)
     if caller is None:
         caller = _first_contact(ctx, access, settings, peer.uid)
-    return replace(caller, groups=peer_groups(peer.pid, peer.uid, peer.gid))
+    return replace(caller, groups=group_subjects(peer.gid, peer.groups))
 
 
 def _first_contact(ctx: ServiceContext, access: Access, settings: Settings, uid: int) -> Caller:
     """An unknown local user: refused, unless auto-registration grants a default role."""
     role = settings.auto_register_role
     with ctx.db.write() as session:
-        admins = access.authorizer.admins(session) if access.authorizer is not None else []
+        admins = access.authorizer.admins(session)
         caller = resolve_local(session, uid, auto_register=role is not None, admins=admins)
-        if role is not None and access.authorizer is not None:
+        if role is not None:
             access.authorizer.grant_role(session, caller.name, role, "*")
         return caller
 

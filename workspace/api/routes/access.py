@@ -12,13 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from workspace.api.access import Access
 from workspace.api.authz import require
 from workspace.api.deps import AccessDep, CallerDep, ContextDep
 from workspace.api.resources import ADMIN_POLICY, admin, grant_scope, policy_query_scope
 from workspace.api.schemas import Body, encode
 from workspace.audit import Action, record
-from workspace.errors import WorkspaceError
 
 router = APIRouter()
 
@@ -31,7 +29,7 @@ class GrantBody(Body):
 
 @router.post("/roles/grant", dependencies=[require(grant_scope)])
 def grant(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
-    authorizer = _authorizer(access)
+    authorizer = access.authorizer
     with ctx.db.write() as session:
         added = authorizer.grant_role(session, body.subject, body.role, body.pattern)
         record(session, actor=caller.name, action=Action.POLICY_ROLE_GRANT,
@@ -42,7 +40,7 @@ def grant(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep
 
 @router.post("/roles/revoke", dependencies=[require(grant_scope)])
 def revoke(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
-    authorizer = _authorizer(access)
+    authorizer = access.authorizer
     with ctx.db.write() as session:
         authorizer.revoke_role(session, body.subject, body.role, body.pattern)
         record(session, actor=caller.name, action=Action.POLICY_ROLE_REVOKE,
@@ -53,7 +51,7 @@ def revoke(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDe
 
 @router.get("/roles", dependencies=[require(policy_query_scope)])
 def roles(access: AccessDep, subject: str | None = Query(default=None, max_length=100)) -> Any:
-    rules = [r for r in _authorizer(access).list_rules() if r.ptype == "g"]
+    rules = [r for r in access.authorizer.list_rules() if r.ptype == "g"]
     if subject is not None:
         rules = [r for r in rules if r.values[0] == subject]
     return {"assignments": [{"subject": r.values[0], "role": r.values[1],
@@ -62,21 +60,15 @@ def roles(access: AccessDep, subject: str | None = Query(default=None, max_lengt
 
 @router.get("/policy", dependencies=[require(admin(ADMIN_POLICY))])
 def list_policy(access: AccessDep) -> Any:
-    return {"rules": [_rule(r) for r in _authorizer(access).list_rules()]}
+    return {"rules": [_rule(r) for r in access.authorizer.list_rules()]}
 
 
 @router.get("/policy/check", dependencies=[require(policy_query_scope)])
 def check(access: AccessDep, subject: str = Query(max_length=100),
           resource: str = Query(max_length=200), action: str = Query(max_length=20)) -> Any:
-    decision = _authorizer(access).check(subject, (), resource, action)
+    decision = access.authorizer.check(subject, (), resource, action)
     return encode({"subject": subject, "resource": resource, "action": action,
                    "allowed": decision.allowed, "rule": decision.rule})
-
-
-def _authorizer(access: Access) -> Any:
-    if access.authorizer is None:
-        raise WorkspaceError("this daemon runs without a policy engine")
-    return access.authorizer
 
 
 def _rule(rule: Any) -> dict[str, Any]:
