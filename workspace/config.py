@@ -101,11 +101,16 @@ class Settings(BaseSettings):
                 f"config file {path} does not exist",
                 hint="fix WORKSPACE_CONFIG or --config, or remove it to use the defaults",
             )
-        cls._toml_file = path
         given = {key: value for key, value in overrides.items() if value is not None}
-        return cls(**given)
+        cls._toml_file = path
+        try:
+            return cls(**given)
+        finally:
+            cls._toml_file = None  # a later plain Settings() must not inherit this file
 
     _toml_file: ClassVar[Path | None] = None
+    """The file ``load`` reads, set only while it builds one Settings (pydantic-settings
+    asks the class, not the instance, for its sources)."""
 
     @classmethod
     def settings_customise_sources(

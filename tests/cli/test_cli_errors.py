@@ -159,3 +159,18 @@ def test_starting_the_cli_loads_neither_httpx_nor_rich_nor_pydantic() -> None:
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_config_file_read_once_does_not_leak_into_later_settings(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """Settings.load(file) once, then Settings() elsewhere in the same process: the file's
+    values must not stick (an xdist worker ran a service-mode check with another test's socket)."""
+    for key in list(os.environ):
+        if key.upper().startswith("WORKSPACE_"):
+            monkeypatch.delenv(key)
+    config = tmp_path / "ws.toml"
+    config.write_text('socket = "/srv/custom.sock"\n')
+    from workspace.config import Settings
+
+    assert Settings.load(config).socket_path == Path("/srv/custom.sock")
+    assert Settings(home=tmp_path).socket_path == tmp_path / "ws.sock"
