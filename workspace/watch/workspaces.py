@@ -58,6 +58,7 @@ from workspace.db.models import TrackedPath
 from workspace.db.queries import workspaces as wq
 from workspace.errors import NotFound, WorkspaceError
 from workspace.store import safefs
+from workspace.store.names import storable
 from workspace.watch.barrier import Barrier
 from workspace.watch.inotify import Inotify, user_watch_limit
 from workspace.watch.tree import Hub, Key, Snapshot, WatchedTree
@@ -164,9 +165,9 @@ class WorkspaceWatcher:
                snap: Snapshot) -> local.LocalState | None:
         """Stat (and hash if needed) only the dirty paths; None when only a scan can tell."""
         examined = snap.examined()
-        with self.ctx.db.read() as session:
-            rows = wq.tracked_files_at(session, tracked.id, examined)
-            for directory in snap.dirs:
+        with self.ctx.db.read() as session:  # a name that cannot be stored has no row
+            rows = wq.tracked_files_at(session, tracked.id, [p for p in examined if storable(p)])
+            for directory in filter(storable, snap.dirs):
                 rows.update(wq.tracked_files_under(session, tracked.id, directory))
         try:
             state = local.compare_some(root_fd, tracked.path, tracked.kind, rows, examined)

@@ -89,7 +89,8 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root_fd: int, relpath: str
                  cache: local.Cache, skip_symlinks: bool,
                  reporter: Reporter) -> tuple[IngestReport, list[dict[str, object]]]:
     state = local.compare(root_fd, relpath, kind, cache)
-    local.require_supported(state.unsupported, skip_symlinks, relpath)
+    local.require_storable(state, relpath, kind)
+    local.require_supported(state, skip_symlinks, relpath)
     changed = sorted([*state.added, *state.modified])
     known = {p: ManifestEntry(p, oid, state.files[p].st_size, bool(state.files[p].st_mode & 0o100))
              for p, oid in state.oids.items() if p not in state.modified}

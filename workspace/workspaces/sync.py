@@ -21,6 +21,7 @@ from workspace.db.queries import workspaces as wq
 from workspace.errors import Conflict, InvalidInput
 from workspace.refs import Ref, parse_ref
 from workspace.store import safefs
+from workspace.store.names import shown
 from workspace.workspaces import local, materialize, registry
 from workspace.workspaces.context import Reporter, ServiceContext, open_root
 from workspace.workspaces.ingest import Summary
@@ -102,7 +103,7 @@ def _scan(ctx: ServiceContext, root_fd: int, item: TrackedPath) -> local.LocalSt
 
 
 def _status_entry(item: TrackedPath, dataset: str, state: local.LocalState) -> dict[str, Any]:
-    added = sorted([*state.added, *state.unsupported])
+    added = sorted([*state.added, *map(shown, state.unsupported)])
     return {"path": item.path, "dataset": dataset, "version": item.version,
             "kind": item.kind, "clean": state.clean, "added": added,
             "modified": state.modified, "deleted": state.deleted}
