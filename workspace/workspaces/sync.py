@@ -57,12 +57,14 @@ def get(ctx: ServiceContext, caller: Caller, *, ref: str, path: str, digest: str
         force: bool = False, reporter: Reporter = Reporter()) -> OpResult:
     with ctx.db.read() as session:
         located = registry.locate(session, caller, path)
-        if located.tracked is not None and located.inner == "":
-            return checkout(ctx, caller, path=path, ref=ref, digest=digest, force=force,
-                            reporter=reporter)
-        registry.check_new_tracked_path(session, located)
-        dataset, _ = versions.resolve(session, parse_ref(ref))
-        target = _target(session, parse_ref(ref), digest, dataset.kind, located.relpath)
+        retarget = located.tracked is not None and located.inner == ""
+        if not retarget:
+            registry.check_new_tracked_path(session, located)
+            dataset, _ = versions.resolve(session, parse_ref(ref))
+            target = _target(session, parse_ref(ref), digest, dataset.kind, located.relpath)
+    if retarget:  # outside the read transaction: checkout has its own three phases
+        return checkout(ctx, caller, path=path, ref=ref, digest=digest, force=force,
+                        reporter=reporter)
     pending = TrackedPath(workspace_id=located.workspace.id, path=located.relpath,
                           kind=target.dataset.kind, dataset_id=target.dataset.id, version=0)
     return _sync_and_record(ctx, caller, located.workspace, pending, target, {}, force,
