@@ -68,6 +68,23 @@ def test_duplicates_within_one_batch_stage_once(
     assert len(object_files(store)) == 1
 
 
+def test_two_open_batches_staging_the_same_bytes_publish_one_object(
+    store: ObjectStore, ws: Path, make_file: MakeFile
+) -> None:
+    """Both see the bytes as new when staging; only the first to commit created the object."""
+    fd = os.open(make_file(ws / "a", b"raced"), os.O_RDONLY)
+    try:
+        first, second = store.batch(), store.batch()
+        staged = [first.ingest_copy(fd), second.ingest_copy(fd)]
+        assert [s.new for s in staged] == [True, True]
+        second.commit()
+        first.commit()
+    finally:
+        os.close(fd)
+    assert second.published == {staged[0].oid} and first.published == set()
+    assert len(object_files(store)) == 1 and tmp_entries(store) == []
+
+
 def test_objects_appear_only_at_commit(store: ObjectStore, ws: Path, make_file: MakeFile) -> None:
     fd = os.open(make_file(ws / "a", b"later"), os.O_RDONLY)
     with store.batch() as batch:

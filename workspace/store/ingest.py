@@ -61,10 +61,12 @@ _CANNOT_LINK = {errno.EXDEV, errno.EMLINK, errno.EPERM, errno.EACCES, errno.ENOE
 
 @dataclass(frozen=True)
 class Staged:
-    """One ingested file: its object id, its size, and whether this batch adds a new object.
+    """One ingested file: its object id, its size, and whether this batch staged new bytes.
 
-    ``new`` is as seen when the file was staged; if a concurrent batch commits
-    the same bytes first, this batch's copy is simply dropped at commit.
+    ``new`` is as seen when the file was staged: True for the first file of
+    this batch with bytes not yet in the store. A concurrent batch may still
+    publish the same bytes first; then this batch's copy is dropped at commit.
+    Only :attr:`IngestBatch.published` says which objects this batch created.
     """
 
     oid: str
@@ -84,6 +86,8 @@ class IngestBatch:
         self._layout = layout
         self._pending: dict[str, str] = {}  # oid -> temp name in tmp/
         self._staged_any = False
+        self.published: set[str] = set()
+        """Ids of the objects this batch created at commit (not those another batch made)."""
 
     def __enter__(self) -> IngestBatch:
         return self
@@ -224,8 +228,9 @@ class IngestBatch:
         created_fanout = False
         for oid, temp in list(self._pending.items()):
             created_fanout |= self._layout.ensure_fanout(oid)
-            self._layout.publish(temp, oid)
-            del self._pending[oid]  # published: an abort must no longer touch it
+            if self._layout.publish(temp, oid):
+                self.published.add(oid)
+            del self._pending[oid]  # published or dropped: an abort must no longer touch it
             fanouts.setdefault(oid[:2], oid)
         return list(fanouts.values()), created_fanout
 
