@@ -43,6 +43,7 @@ import stat
 from dataclasses import dataclass
 from types import TracebackType
 
+from workspace.diskspace import space_errors
 from workspace.errors import PermissionDenied
 from workspace.store.durability import fsync_dir, syncfs
 from workspace.store.hashing import copy_and_hash, hash_fd
@@ -57,6 +58,7 @@ from workspace.store.safefs import validate_name
 _FSYNC_DIRS_UP_TO = 16
 
 _CANNOT_LINK = {errno.EXDEV, errno.EMLINK, errno.EPERM, errno.EACCES, errno.ENOENT}
+STORE = "the store"
 
 
 @dataclass(frozen=True)
@@ -110,15 +112,16 @@ class IngestBatch:
             raise PermissionDenied(
                 "only regular files can be stored", hint="skip FIFOs, devices and directories"
             )
-        temp, fd = self._layout.new_temp()
-        try:
-            oid = copy_and_hash(src_fd, fd, st.st_size)
-            size = os.fstat(fd).st_size
-            os.fchmod(fd, 0o444)
-        except BaseException:
-            os.close(fd)
-            self._layout.discard_temp(temp)
-            raise
+        with space_errors(self._layout.tmp_fd, STORE, needed=st.st_size):
+            temp, fd = self._layout.new_temp()
+            try:
+                oid = copy_and_hash(src_fd, fd, st.st_size)
+                size = os.fstat(fd).st_size
+                os.fchmod(fd, 0o444)
+            except BaseException:
+                os.close(fd)
+                self._layout.discard_temp(temp)  # a full disk leaves no partial temp
+                raise
         os.close(fd)
         return self._remember(oid, size, temp)
 
@@ -136,7 +139,8 @@ class IngestBatch:
         if not (leases_prepared() and _adoptable(st)) or not take_read_lease(fd):
             return None
         try:
-            return self._adopt_leased(dir_fd, name, fd, st)
+            with space_errors(self._layout.tmp_fd, STORE):
+                return self._adopt_leased(dir_fd, name, fd, st)
         finally:
             release_lease(fd)
 
@@ -144,6 +148,14 @@ class IngestBatch:
         """Make everything staged durable, then visible (see the module docstring)."""
         if not self._staged_any:
             return
+        try:
+            with space_errors(self._layout.objects_fd, STORE):
+                self._commit()
+        except BaseException:
+            self.abort()  # what was not published yet must not linger in tmp/
+            raise
+
+    def _commit(self) -> None:
         # Even with nothing new, a deduplicated id may name an object that a concurrent
         # batch has just linked but not yet fsynced: this syncfs makes that name durable.
         syncfs(self._layout.tmp_fd)

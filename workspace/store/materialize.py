@@ -26,6 +26,7 @@ import os
 import stat
 from typing import Literal
 
+from workspace.diskspace import space_errors
 from workspace.errors import NotFound, StoreCorrupt
 from workspace.store.hashing import copy_range
 from workspace.store.layout import StoreLayout
@@ -49,7 +50,18 @@ def link_into(
     prefer: Method = "hardlink",
     link_count_limit: int | None = None,
 ) -> Method:
-    """Materialize object ``oid`` as ``name`` in ``dir_fd``; returns how it was done."""
+    """Materialize object ``oid`` as ``name`` in ``dir_fd``; returns how it was done.
+
+    A full file system under ``dir_fd`` is :class:`~workspace.errors.DiskFull`,
+    with the temporary name already removed.
+    """
+    with space_errors(dir_fd, "the workspace"):
+        return _link_into(layout, oid, dir_fd, name, executable=executable, replace=replace,
+                          prefer=prefer, link_count_limit=link_count_limit)
+
+
+def _link_into(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
+               replace: bool, prefer: Method, link_count_limit: int | None) -> Method:
     validate_name(name)
     obj = _object_stat(layout, oid)
     if not replace and _lexists(dir_fd, name):

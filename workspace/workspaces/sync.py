@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import posixpath
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from workspace.datasets.manifest import ManifestEntry
 from workspace.db.models import Dataset, TrackedPath, Version
 from workspace.db.queries import datasets as dq
 from workspace.db.queries import workspaces as wq
-from workspace.errors import Conflict, InvalidInput
+from workspace.errors import Conflict, DiskFull, InvalidInput
 from workspace.refs import Ref, parse_ref
 from workspace.store import safefs
 from workspace.store.names import shown
@@ -26,6 +27,8 @@ from workspace.workspaces import local, materialize, registry
 from workspace.workspaces.context import Reporter, ServiceContext, open_root
 from workspace.workspaces.ingest import Summary
 from workspace.workspaces.results import OpResult, pointer_info, tracked_info
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +115,15 @@ def _status_entry(item: TrackedPath, dataset: str, state: local.LocalState) -> d
 
 
 def _refresh(ctx: ServiceContext, refreshed: dict[int, list[dict[str, Any]]]) -> None:
+    """Remember files found unchanged by hashing; only a speed-up, so a full disk skips it."""
     if not any(refreshed.values()):
         return
-    with ctx.db.write() as session:
-        for tracked_id, rows in refreshed.items():
-            wq.refresh_tracked_files(session, tracked_id, rows)
+    try:
+        with ctx.db.write() as session:
+            for tracked_id, rows in refreshed.items():
+                wq.refresh_tracked_files(session, tracked_id, rows)
+    except DiskFull as exc:
+        log.warning("status: stat cache not refreshed: %s", exc.message)
 
 
 def _target(session: Session, ref: Ref, digest: str | None, kind: str,
