@@ -40,10 +40,20 @@ class Services:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    yield from _services(request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_services(tmp_path: Path) -> Iterator[Services]:
+    """The same on SQLite only, for behaviour that does not depend on the database."""
+    yield from _services("sqlite", tmp_path)
+
+
+def _services(kind: str, tmp_path: Path) -> Iterator[Services]:
     home = tmp_path / "home"
     home.mkdir()
     previous = signal.getsignal(signal.SIGIO)
-    with database(request.param, home) as url:
+    with database(kind, home) as url:
         migrate(url)
         db = Database(url)
         store = ObjectStore.open(home / "store")

@@ -1,9 +1,10 @@
 """Two adds of the same bytes at once: only the one that publishes an object counts it new.
 
 Both stage every file before either commits (a barrier in their progress
-hooks), so both see the bytes as not yet stored. The first to commit
-publishes the objects; the second's copies are dropped, its files are
-relinked to the first one's objects, and its summary says "deduplicated".
+hooks), so both see the bytes as not yet stored. Whichever of the two
+publishes an object (their commits may interleave) counts it new; the
+other's copy is dropped, its file is relinked to that object, and its
+summary counts it "deduplicated".
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ def test_concurrent_adds_of_the_same_data_count_each_object_new_once(
     assert sum(s.deduplicated for s in summaries) == FILES
     assert sum(s.new_bytes for s in summaries) == sum(
         len(f"shared {i}\n".encode() * 50) for i in range(FILES))
-    assert sorted(s.new_objects for s in summaries) == [0, FILES]
     for root in roots:  # the loser's files were relinked to the winner's objects
         for path in sorted((root / "data").iterdir()):
             st = path.stat()

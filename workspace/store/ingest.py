@@ -12,7 +12,10 @@ The invariants (design.md section 5, rules 1-3), in the order things happen:
 3. **Visible.** Only then does each temp get its final name
    ``objects/ab/<62 hex>``, by ``link`` (which cannot replace an existing
    object) followed by unlinking the temp; if the name exists, the temp is
-   simply dropped (deduplicated).
+   simply dropped (deduplicated). The one exception is an object whose size
+   is not its bytes' (written in place through a hardlink, by root or after
+   a chmod): staging does not count it as stored, and publishing renames the
+   good bytes over it (see ``StoreLayout.publish``).
 4. **Names durable.** Each fan-out directory touched is fsynced, and
    ``objects/`` too if a fan-out directory was created.
 
@@ -178,14 +181,18 @@ class IngestBatch:
 
     def _remember(self, oid: str, size: int, temp: str) -> Staged:
         self._staged_any = True
-        if self._known(oid):
+        if self._known(oid, size):
             self._layout.discard_temp(temp)
             return Staged(oid, size, new=False)
         self._pending[oid] = temp
         return Staged(oid, size, new=True)
 
-    def _known(self, oid: str) -> bool:
-        return oid in self._pending or self._layout.lstat(oid) is not None
+    def _known(self, oid: str, size: int) -> bool:
+        """Staged here already, or stored; an object of another size is damaged, not known."""
+        if oid in self._pending:
+            return True
+        stored = self._layout.lstat(oid)
+        return stored is not None and stored.st_size == size
 
     def _adopt_leased(self, dir_fd: int, name: str, fd: int, st: os.stat_result) -> Staged | None:
         """The part of adoption that runs under the read lease; undoes the chmod unless staged."""
@@ -205,7 +212,7 @@ class IngestBatch:
     ) -> Staged | None:
         if not lease_intact(fd):  # someone opened it for writing while we hashed
             return None
-        if self._known(oid):
+        if self._known(oid, st.st_size):
             self._staged_any = True
             return Staged(oid, st.st_size, new=False)
         # No fsync here: the inode is linked into tmp/, so commit()'s one syncfs covers it.

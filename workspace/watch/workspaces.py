@@ -28,11 +28,13 @@ What inotify does and does not see (the timer is the backstop for the rest):
 - not seen: a write, chmod or truncate through *another* hardlink of the
   same inode in a directory we do not watch (inotify reports to the parent
   of the name used). For writable files with several links we stat them at
-  every status (``polled``). A 0444 object changed through another link
-  needs its owner to chmod it: in service mode that is only the daemon's
-  user (or root); in single-user mode it is the user, who then corrupts the
-  stored object itself (``ws fsck`` finds that; status sees it at the next
-  timer scan). Also not seen: writes through a shared ``mmap``, changes made
+  every status (``polled``); for a daemon run as root, every file with
+  several links, since root writes a 0444 object without a chmod. A 0444
+  object changed through another link needs its owner to chmod it: in
+  service mode that is only the daemon's user (or root); in single-user
+  mode it is the user, who then corrupts the stored object itself (status
+  sees it at the next timer scan; checkout refuses an object whose size
+  changed). Also not seen: writes through a shared ``mmap``, changes made
   on another machine to a network filesystem, and changes to a filesystem
   mounted over a watched directory afterwards.
 

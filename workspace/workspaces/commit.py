@@ -120,9 +120,9 @@ def _cache_rows(ctx: ServiceContext, root_fd: int, relpath: str, kind: str,
         obj = ctx.store.stat(entry.oid)
         if current is not None and obj is not None and (current.st_ino, current.st_dev) == (
                 obj.st_ino, obj.st_dev):
-            rows.append(local.cache_row(path, entry.oid, current))
+            rows.append(local.cache_row(path, entry.oid, current, size=entry.size))
         elif seen is not None:
-            rows.append(local.cache_row(path, entry.oid, seen))
+            rows.append(local.cache_row(path, entry.oid, seen, size=entry.size))
     return rows
 
 

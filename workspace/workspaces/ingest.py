@@ -187,7 +187,7 @@ def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged, summary: Summary
     now = safefs.lstat_at(dir_fd, name)
     if now is None or not _same_file(now, item.stat):
         return  # changed while we read it: leave it; status will show it as modified
-    how = store.link_into(item.staged.oid, dir_fd, name, replace=True)
+    how = store.link_into(item.staged.oid, dir_fd, name, replace=True, size=item.staged.size)
     if how == "hardlink":
         summary.linked += 1
     else:

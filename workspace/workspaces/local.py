@@ -59,8 +59,16 @@ def stat_matches(row: CachedFile, st: os.stat_result) -> bool:
         st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def cache_row(relpath: str, oid: str, st: os.stat_result) -> dict[str, Any]:
-    return {"relpath": relpath, "oid": oid, "size": st.st_size,
+def cache_row(relpath: str, oid: str, st: os.stat_result, *, size: int) -> dict[str, Any]:
+    """The row that lets ``status`` trust ``st`` without hashing: ``size`` is the object's.
+
+    The size recorded is what the version says the file holds, never the
+    stat's: a row written after the file (or its object, through another
+    link) was edited in place then still differs in size from the file, so
+    an append or a truncation is hashed and reported, whatever refreshed the
+    inode, mtime and ctime.
+    """
+    return {"relpath": relpath, "oid": oid, "size": size,
             "executable": bool(st.st_mode & 0o111), "ino": st.st_ino,
             "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
 
@@ -180,7 +188,8 @@ def _hash_suspects(root_fd: int, relpath: str, kind: str, suspects: list[LocalFi
             oid, st = _hash_file(fd, name or local.relpath)
             state.oids[local.relpath] = oid
             if oid == cache[local.relpath].oid:
-                state.refreshed.append(cache_row(local.relpath, oid, st))
+                state.refreshed.append(cache_row(local.relpath, oid, st,
+                                                 size=cache[local.relpath].size))
             else:
                 state.modified.append(local.relpath)
             if on_hash is not None:

@@ -179,8 +179,10 @@ def _sync(ctx: ServiceContext, root_fd: int, tracked: TrackedPath, target: _Targ
         summary = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
                                     progress=reporter.update)
     files, _ = local.list_files(root_fd, tracked.path, tracked.kind)
-    rows = [local.cache_row(f.relpath, target.manifest[f.relpath].oid, f.stat)
-            for f in files if f.relpath in target.manifest]
+    manifest = target.manifest
+    rows = [local.cache_row(f.relpath, manifest[f.relpath].oid, f.stat,
+                            size=manifest[f.relpath].size)
+            for f in files if f.relpath in manifest]
     kept = [p for p in state.added if p not in target.manifest]
     summary.files = len(target.manifest)
     summary.bytes = sum(e.size for e in target.manifest.values())
