@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     store: Path | None = None
     mode: Literal["single", "service"] = "single"
     tcp: str | None = None
-    link_mode: Literal["hardlink", "copy"] = "hardlink"
+    link_mode: Literal["auto", "hardlink", "copy"] = "auto"
     admin: str | None = None
     auto_register_role: str | None = None
     policy_dir: Path | None = None

@@ -70,6 +70,13 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 PROTECTED_HARDLINKS = Path("/proc/sys/fs/protected_hardlinks")
+ROOT_HARDLINKS = (
+    "RUNNING AS ROOT WITH link_mode = \"hardlink\": files in workspaces are the store's own "
+    "objects and root can write them in place, so `echo x >> data/file` changes that data "
+    "for every version and workspace sharing it (ws status reports such a file as modified, "
+    "and checkout refuses a damaged object, but its original bytes are gone until they are "
+    "added again). Use link_mode = \"auto\" (copies for root) or run the daemon as an "
+    "ordinary user.")
 
 
 def check_service_mode(settings: Settings, *, euid: int | None = None,
@@ -114,14 +121,17 @@ def require_protected_hardlinks(sysctl: Path = PROTECTED_HARDLINKS) -> None:
 def _service_context(settings: Settings) -> Iterator[ServiceContext]:
     from workspace.db import Database, migrate
     from workspace.store import ObjectStore, prepare_leases
-    from workspace.workspaces.context import ServiceContext
+    from workspace.workspaces.context import ServiceContext, resolve_link_mode
 
     migrate(settings.db_url)
     db = Database(settings.db_url)
     store = ObjectStore.open(settings.store_path)
     prepare_leases()
     log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
-    ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=settings.link_mode)
+    link_mode = resolve_link_mode(settings.link_mode, os.geteuid())
+    if link_mode == "hardlink" and os.geteuid() == 0:
+        log.warning(ROOT_HARDLINKS)
+    ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=link_mode)
     watcher = _start_watcher(settings, ctx)
     try:
         yield ctx

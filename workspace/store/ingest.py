@@ -12,7 +12,10 @@ The invariants (design.md section 5, rules 1-3), in the order things happen:
 3. **Visible.** Only then does each temp get its final name
    ``objects/ab/<62 hex>``, by ``link`` (which cannot replace an existing
    object) followed by unlinking the temp; if the name exists, the temp is
-   simply dropped (deduplicated).
+   simply dropped (deduplicated). The one exception is an object whose size
+   is not its bytes' (written in place through a hardlink, by root or after
+   a chmod): staging does not count it as stored, and publishing renames the
+   good bytes over it (see ``StoreLayout.publish``).
 4. **Names durable.** Each fan-out directory touched is fsynced, and
    ``objects/`` too if a fan-out directory was created.
 
@@ -43,6 +46,7 @@ import stat
 from dataclasses import dataclass
 from types import TracebackType
 
+from workspace.diskspace import space_errors
 from workspace.errors import PermissionDenied
 from workspace.store.durability import fsync_dir, syncfs
 from workspace.store.hashing import copy_and_hash, hash_fd
@@ -57,14 +61,17 @@ from workspace.store.safefs import validate_name
 _FSYNC_DIRS_UP_TO = 16
 
 _CANNOT_LINK = {errno.EXDEV, errno.EMLINK, errno.EPERM, errno.EACCES, errno.ENOENT}
+STORE = "the store"
 
 
 @dataclass(frozen=True)
 class Staged:
-    """One ingested file: its object id, its size, and whether this batch adds a new object.
+    """One ingested file: its object id, its size, and whether this batch staged new bytes.
 
-    ``new`` is as seen when the file was staged; if a concurrent batch commits
-    the same bytes first, this batch's copy is simply dropped at commit.
+    ``new`` is as seen when the file was staged: True for the first file of
+    this batch with bytes not yet in the store. A concurrent batch may still
+    publish the same bytes first; then this batch's copy is dropped at commit.
+    Only :attr:`IngestBatch.published` says which objects this batch created.
     """
 
     oid: str
@@ -84,6 +91,8 @@ class IngestBatch:
         self._layout = layout
         self._pending: dict[str, str] = {}  # oid -> temp name in tmp/
         self._staged_any = False
+        self.published: set[str] = set()
+        """Ids of the objects this batch created at commit (not those another batch made)."""
 
     def __enter__(self) -> IngestBatch:
         return self
@@ -106,15 +115,16 @@ class IngestBatch:
             raise PermissionDenied(
                 "only regular files can be stored", hint="skip FIFOs, devices and directories"
             )
-        temp, fd = self._layout.new_temp()
-        try:
-            oid = copy_and_hash(src_fd, fd, st.st_size)
-            size = os.fstat(fd).st_size
-            os.fchmod(fd, 0o444)
-        except BaseException:
-            os.close(fd)
-            self._layout.discard_temp(temp)
-            raise
+        with space_errors(self._layout.tmp_fd, STORE, needed=st.st_size):
+            temp, fd = self._layout.new_temp()
+            try:
+                oid = copy_and_hash(src_fd, fd, st.st_size)
+                size = os.fstat(fd).st_size
+                os.fchmod(fd, 0o444)
+            except BaseException:
+                os.close(fd)
+                self._layout.discard_temp(temp)  # a full disk leaves no partial temp
+                raise
         os.close(fd)
         return self._remember(oid, size, temp)
 
@@ -132,7 +142,8 @@ class IngestBatch:
         if not (leases_prepared() and _adoptable(st)) or not take_read_lease(fd):
             return None
         try:
-            return self._adopt_leased(dir_fd, name, fd, st)
+            with space_errors(self._layout.tmp_fd, STORE):
+                return self._adopt_leased(dir_fd, name, fd, st)
         finally:
             release_lease(fd)
 
@@ -140,6 +151,14 @@ class IngestBatch:
         """Make everything staged durable, then visible (see the module docstring)."""
         if not self._staged_any:
             return
+        try:
+            with space_errors(self._layout.objects_fd, STORE):
+                self._commit()
+        except BaseException:
+            self.abort()  # what was not published yet must not linger in tmp/
+            raise
+
+    def _commit(self) -> None:
         # Even with nothing new, a deduplicated id may name an object that a concurrent
         # batch has just linked but not yet fsynced: this syncfs makes that name durable.
         syncfs(self._layout.tmp_fd)
@@ -162,14 +181,18 @@ class IngestBatch:
 
     def _remember(self, oid: str, size: int, temp: str) -> Staged:
         self._staged_any = True
-        if self._known(oid):
+        if self._known(oid, size):
             self._layout.discard_temp(temp)
             return Staged(oid, size, new=False)
         self._pending[oid] = temp
         return Staged(oid, size, new=True)
 
-    def _known(self, oid: str) -> bool:
-        return oid in self._pending or self._layout.lstat(oid) is not None
+    def _known(self, oid: str, size: int) -> bool:
+        """Staged here already, or stored; an object of another size is damaged, not known."""
+        if oid in self._pending:
+            return True
+        stored = self._layout.lstat(oid)
+        return stored is not None and stored.st_size == size
 
     def _adopt_leased(self, dir_fd: int, name: str, fd: int, st: os.stat_result) -> Staged | None:
         """The part of adoption that runs under the read lease; undoes the chmod unless staged."""
@@ -189,7 +212,7 @@ class IngestBatch:
     ) -> Staged | None:
         if not lease_intact(fd):  # someone opened it for writing while we hashed
             return None
-        if self._known(oid):
+        if self._known(oid, st.st_size):
             self._staged_any = True
             return Staged(oid, st.st_size, new=False)
         # No fsync here: the inode is linked into tmp/, so commit()'s one syncfs covers it.
@@ -224,8 +247,9 @@ class IngestBatch:
         created_fanout = False
         for oid, temp in list(self._pending.items()):
             created_fanout |= self._layout.ensure_fanout(oid)
-            self._layout.publish(temp, oid)
-            del self._pending[oid]  # published: an abort must no longer touch it
+            if self._layout.publish(temp, oid):
+                self.published.add(oid)
+            del self._pending[oid]  # published or dropped: an abort must no longer touch it
             fanouts.setdefault(oid[:2], oid)
         return list(fanouts.values()), created_fanout
 

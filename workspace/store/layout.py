@@ -8,7 +8,8 @@ Everything is done relative to directory fds opened once, so nothing can be
 redirected by renaming directories under a running daemon. An object reaches
 its final name by ``link`` (then the temp is unlinked), never by ``rename``:
 ``link`` fails if the name exists, so an existing object is never replaced,
-not even by identical bytes. Only one ``StoreLayout`` may be open on a store at
+not even by identical bytes; only a damaged one, whose size is not that of
+its bytes, is (``publish``). Only one ``StoreLayout`` may be open on a store at
 a time: opening one deletes the temporaries that a crashed run left behind.
 """
 
@@ -95,18 +96,29 @@ class StoreLayout:
         """Give the temp its final name unless the object exists; True if we created it.
 
         The fan-out directory must exist (see :meth:`ensure_fanout`). The temp is
-        removed either way; the bytes must already be durable.
+        removed either way; the bytes must already be durable. An existing
+        object of another size than the temp (whose bytes hash to ``oid``) was
+        damaged in place: the temp is renamed over it, repairing it.
         """
         try:
             os.link(temp, self.relpath(oid), src_dir_fd=self.tmp_fd, dst_dir_fd=self.objects_fd)
             created = True
         except FileExistsError:
-            created = False
+            created = self._repair(temp, oid)
         # Not discard_temp: a published adoption is an object now and must stay 0444; a
         # deduplicated one keeps 0444 too, as its bytes are the object's (the caller links it).
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp, dir_fd=self.tmp_fd)
         return created
+
+    def _repair(self, temp: str, oid: str) -> bool:
+        """Rename ``temp`` over ``oid`` if the object's size is not the temp's; True if so."""
+        final = self.lstat(oid)
+        size = os.stat(temp, dir_fd=self.tmp_fd, follow_symlinks=False).st_size
+        if final is None or final.st_size == size:
+            return False
+        os.rename(temp, self.relpath(oid), src_dir_fd=self.tmp_fd, dst_dir_fd=self.objects_fd)
+        return True
 
     def ensure_fanout(self, oid: str) -> bool:
         """Create objects/<ab>/ if missing; True if this call created it."""

@@ -116,11 +116,13 @@ class ObjectStore:
         executable: bool = False,
         replace: bool = False,
         prefer: Method = "hardlink",
+        size: int | None = None,
     ) -> Method:
         """Materialize ``oid`` as ``name`` in ``dir_fd``: ``"hardlink"`` or ``"copy"``.
 
-        Raises FileExistsError if ``name`` exists and ``replace`` is False. See
-        ``materialize.py`` for when a copy is made instead of a link.
+        Raises FileExistsError if ``name`` exists and ``replace`` is False, and
+        StoreCorrupt if ``size`` is given and the object holds another size.
+        See ``materialize.py`` for when a copy is made instead of a link.
         """
         return link_into(
             self._layout,
@@ -131,6 +133,7 @@ class ObjectStore:
             replace=replace,
             prefer=prefer,
             link_count_limit=self.link_count_limit,
+            size=size,
         )
 
 

@@ -89,7 +89,8 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root_fd: int, relpath: str
                  cache: local.Cache, skip_symlinks: bool,
                  reporter: Reporter) -> tuple[IngestReport, list[dict[str, object]]]:
     state = local.compare(root_fd, relpath, kind, cache)
-    local.require_supported(state.unsupported, skip_symlinks, relpath)
+    local.require_storable(state, relpath, kind)
+    local.require_supported(state, skip_symlinks, relpath)
     changed = sorted([*state.added, *state.modified])
     known = {p: ManifestEntry(p, oid, state.files[p].st_size, bool(state.files[p].st_mode & 0o100))
              for p, oid in state.oids.items() if p not in state.modified}
@@ -119,9 +120,9 @@ def _cache_rows(ctx: ServiceContext, root_fd: int, relpath: str, kind: str,
         obj = ctx.store.stat(entry.oid)
         if current is not None and obj is not None and (current.st_ino, current.st_dev) == (
                 obj.st_ino, obj.st_dev):
-            rows.append(local.cache_row(path, entry.oid, current))
+            rows.append(local.cache_row(path, entry.oid, current, size=entry.size))
         elif seen is not None:
-            rows.append(local.cache_row(path, entry.oid, seen))
+            rows.append(local.cache_row(path, entry.oid, seen, size=entry.size))
     return rows
 
 

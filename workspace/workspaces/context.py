@@ -82,8 +82,25 @@ class ServiceContext:
             yield
 
     def may_adopt(self) -> bool:
-        """Adopting a user's inode is only sound when the daemon is that user."""
-        return self.mode == "single"
+        """Adopting a user's inode is only sound when the daemon is that user.
+
+        And only when files are linked: in copy mode the user's file must stay
+        the user's own, writable inode, not become a read-only object.
+        """
+        return self.mode == "single" and self.link_mode == "hardlink"
+
+
+def resolve_link_mode(setting: str, euid: int) -> str:
+    """``auto`` is ``hardlink``, except for a daemon run as root, which copies.
+
+    Root can write a 0444 file: with hardlinks, ``echo x >> data/labels.csv``
+    would change the stored object for every version and workspace sharing
+    it. With copies, root's files are never the store's inodes. Setting
+    ``hardlink`` explicitly as root is the opt-in (the daemon warns).
+    """
+    if setting != "auto":
+        return setting
+    return "copy" if euid == 0 else "hardlink"
 
 
 @contextmanager

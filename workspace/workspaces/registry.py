@@ -20,6 +20,7 @@ from workspace.db.models import TrackedPath, Workspace
 from workspace.db.queries import workspaces as q
 from workspace.errors import Conflict, InvalidInput, NotFound
 from workspace.store import safefs
+from workspace.store.names import shown, storable
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,12 @@ class Located:
 def normalize(path: str) -> str:
     """An absolute, normalized path, or InvalidInput."""
     if not path or not os.path.isabs(path) or "\0" in path:
-        raise InvalidInput(f"{path!r} is not an absolute path",
+        raise InvalidInput(f"{shown(path)!r} is not an absolute path",
                            hint="the CLI sends absolute paths; pass a real path")
+    if not storable(path):
+        raise InvalidInput(
+            f"{shown(path)} is not valid UTF-8 or contains control characters",
+            hint="rename it (e.g. with `mv`); workspace and dataset paths must be plain text")
     clean = posixpath.normpath(path)
     if clean.startswith("//"):
         clean = clean[1:]
