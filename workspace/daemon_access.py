@@ -76,7 +76,7 @@ def _admin_account(session: Session, settings: Settings) -> Caller:
         raise InvalidInput(f"--admin {settings.admin}: there is no such Unix user",
                            hint="name an existing Unix account") from None
     user = users.by_name(session, settings.admin) or users.create(
-        session, name=settings.admin, uid=uid, is_admin=True)
+        session, name=settings.admin, uid=uid)
     return Caller(user.id, user.name, user.uid)
 
 

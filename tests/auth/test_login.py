@@ -40,7 +40,7 @@ def _error(db: Database, hasher: PasswordHasher, name: str, password: str, now: 
 
 def test_the_right_password_logs_in(db: Database, hasher: PasswordHasher,
                                     make_user: UserMaker) -> None:
-    user_id, name = _person(db, hasher, make_user, admin=True)
+    user_id, name = _person(db, hasher, make_user)
     caller = login(db, hasher, name, PASSWORD, now=T0)
     assert (caller.user_id, caller.name, caller.uid) == (user_id, name, None)
 

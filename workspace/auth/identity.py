@@ -40,7 +40,7 @@ def bootstrap_admin(session: Session, uid: int) -> Caller:
     """Make sure the daemon's own Unix user exists and is an admin."""
     user = users.by_uid(session, uid)
     if user is None:
-        user = users.create(session, name=unix_name(uid), uid=uid, is_admin=True)
+        user = users.create(session, name=unix_name(uid), uid=uid)
         record(session, actor=user.name, action=Action.ACCOUNT_USER_REGISTER,
                detail={"user": user.name, "uid": uid, "admin": True, "reason": "first start"})
     return Caller(user.id, user.name, user.uid)
