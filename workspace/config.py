@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import PositiveInt, field_validator, model_validator
+from pydantic import PositiveFloat, PositiveInt, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     audit_log_dir: Path | None = None
     audit_checkpoint_every: PositiveInt = 1000
+    audit_checkpoint_interval: PositiveFloat = 5.0
     watch: bool = True
     watch_rescan_interval: int = 600
     watch_max_watches: int | None = None

@@ -43,7 +43,8 @@ def serve(settings: Settings) -> None:
         stack.enter_context(_single_instance(settings.home / "daemon.lock"))
         ctx = stack.enter_context(_service_context(settings))
         stack.enter_context(checkpointing(  # the final checkpoint is written at shutdown
-            ctx.db, settings.audit_log_path, every=settings.audit_checkpoint_every))
+            ctx.db, settings.audit_log_path, every=settings.audit_checkpoint_every,
+            interval=settings.audit_checkpoint_interval))
         access = stack.enter_context(open_access(settings, ctx.db))
         sockets = [_bind_unix(settings.socket_path)]
         stack.callback(_remove_socket, settings.socket_path)
