@@ -1,7 +1,7 @@
 """Periodic work of a running daemon, on one background thread.
 
 Each ``Job`` runs every ``every`` seconds (the first time ``every`` seconds
-after start) and once more when the daemon stops, if ``at_exit``. A job that
+after start), and its ``final`` step, if any, when the daemon stops. A job that
 fails is logged and tried again at its next turn; it never stops the others.
 The jobs: pruning stale credential rows (``auth/pruning.py``) and writing
 the aggregated refusal events (``audit/aggregate.py``).
@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from workspace.audit.aggregate import Tally
 from workspace.auth import pruning
 from workspace.config import Settings
 from workspace.db import Database
@@ -29,7 +30,7 @@ class Job:
     name: str
     every: float
     run: Callable[[], None]
-    at_exit: bool = False
+    final: Callable[[], None] | None = None
 
 
 class Maintenance:
@@ -45,8 +46,8 @@ class Maintenance:
         self._stop.set()
         self._thread.join()
         for job in self.jobs:
-            if job.at_exit:
-                _run(job)
+            if job.final is not None:
+                _run(job.name, job.final, job.every)
 
     def _loop(self) -> None:
         due = {job.name: time.monotonic() + job.every for job in self.jobs}
@@ -56,15 +57,15 @@ class Maintenance:
                 return
             for job in self.jobs:
                 if due[job.name] <= time.monotonic():
-                    _run(job)
+                    _run(job.name, job.run, job.every)
                     due[job.name] = time.monotonic() + job.every
 
 
-def _run(job: Job) -> None:
+def _run(name: str, step: Callable[[], None], every: float) -> None:
     try:
-        job.run()
+        step()
     except Exception:  # one failed turn is logged; the job runs again next time
-        log.exception("maintenance job %s failed (it runs again in %s s)", job.name, job.every)
+        log.exception("maintenance job %s failed (it runs again in %s s)", name, every)
 
 
 @contextmanager
@@ -86,3 +87,14 @@ def prune_job(settings: Settings, db: Database) -> Job:
                      "API tokens", pruned.throttle_rows, pruned.revoked_jwts, pruned.api_tokens)
 
     return Job("prune credentials", settings.prune_interval, run)
+
+
+def refusals_job(settings: Settings, db: Database, refusals: Tally) -> Job:
+    """Write the counts of aggregated refusals once their window is over (all at exit)."""
+    return Job("flush refusal counts", settings.audit_refusal_window,
+               run=lambda: _flush(refusals, db, everything=False),
+               final=lambda: _flush(refusals, db, everything=True))
+
+
+def _flush(refusals: Tally, db: Database, *, everything: bool) -> None:
+    refusals.flush(db, everything=everything)

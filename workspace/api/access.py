@@ -6,10 +6,11 @@ decide who may do what; the API's one authorization dependency does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from workspace.audit.aggregate import Tally
 from workspace.auth.passwords import PasswordHasher
 from workspace.auth.tokens import JwtKeys
 from workspace.errors import WorkspaceError
@@ -21,6 +22,8 @@ class Access:
     authorizer: Authorizer | None = None
     keys: JwtKeys | None = None
     hasher: PasswordHasher | None = None
+    refusals: Tally = field(default_factory=Tally)
+    """Refused unknown local users, aggregated (flushed by the daemon's maintenance)."""
 
     def require_keys(self) -> JwtKeys:
         if self.keys is None:
