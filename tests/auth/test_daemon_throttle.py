@@ -115,12 +115,13 @@ def test_an_admin_unlocks_a_locked_name_and_it_is_audited(remote: tuple[Daemon, 
     daemon.ws("user", "add", bob.name, cwd=daemon.home, check=False)
     refused = daemon.ws("user", "unlock", name, cwd=daemon.home, user=bob, check=False)
     assert refused.returncode == 4, refused.stderr
-    done = daemon.ws("user", "unlock", name, cwd=daemon.home)
-    assert done.stdout.strip() == f"unlocked {name}: forgot its failed logins (from: 127.0.0.3)"
+    done = daemon.ws("user", "unlock", name, cwd=daemon.home).stdout
+    assert done.startswith(f"unlocked {name}: forgot its failed logins (from: ")
+    assert "127.0.0.3" in done
     assert _login(url, name, PASSWORD, source="127.0.0.3").status_code == 200
     events = daemon.ws_json("audit", "--action", "account:user:unlock", cwd=daemon.home)
-    assert [(e["actor"], e["detail"]["user"], e["detail"]["addresses"])
-            for e in events["events"]] == [(name, name, ["127.0.0.3"])]
+    assert [(e["actor"], e["detail"]["user"], "127.0.0.3" in e["detail"]["addresses"])
+            for e in events["events"]] == [(name, name, True)]
 
 
 def test_the_daemon_prunes_stale_throttle_rows_and_expired_revocations(

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.auth.conftest import CHEAP, PASSWORD, T0, UserMaker
+from workspace.audit.aggregate import Tally
 from workspace.auth import api_tokens, throttle, tokens
 from workspace.auth.authenticate import (
     BAD_CREDENTIALS,
@@ -36,14 +37,14 @@ def _person(db: Database, hasher: PasswordHasher, make_user: UserMaker, **flags:
 def _error(db: Database, hasher: PasswordHasher, name: str, password: str, now: datetime,
            ) -> WorkspaceError:
     with pytest.raises(AuthenticationRequired) as caught:
-        login(db, hasher, name, password, client=CLIENT, now=now)
+        login(db, hasher, name, password, client=CLIENT, refusals=Tally(), now=now)
     return caught.value
 
 
 def test_the_right_password_logs_in(db: Database, hasher: PasswordHasher,
                                     make_user: UserMaker) -> None:
     user_id, name = _person(db, hasher, make_user)
-    caller = login(db, hasher, name, PASSWORD, client=CLIENT, now=T0)
+    caller = login(db, hasher, name, PASSWORD, client=CLIENT, refusals=Tally(), now=T0)
     assert (caller.user_id, caller.name, caller.uid) == (user_id, name, None)
 
 
@@ -74,7 +75,7 @@ def test_back_off_doubles_up_to_fifteen_minutes(db: Database, hasher: PasswordHa
                       ).details["retry_after"] == 1
         now += timedelta(seconds=waits[-1])
     assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]
-    assert login(db, hasher, name, PASSWORD, client=CLIENT, now=now).name == name
+    assert login(db, hasher, name, PASSWORD, client=CLIENT, refusals=Tally(), now=now).name == name
     with db.read() as session:
         assert throttle.state(session, name) is None  # success forgets the failures
 
@@ -97,7 +98,8 @@ def test_an_address_is_locked_out_of_a_name_after_a_hundred_failures_until_unloc
     with db.write() as session:
         assert sorted(throttle.unlock(session, name)) == sorted([throttle.ALL_CLIENTS, CLIENT])
     if known:
-        assert login(db, hasher, name, PASSWORD, client=CLIENT, now=now).name == name
+        caller = login(db, hasher, name, PASSWORD, client=CLIENT, refusals=Tally(), now=now)
+        assert caller.name == name
 
 
 def test_parallel_guesses_cannot_share_one_back_off_window(
@@ -121,11 +123,11 @@ def test_login_upgrades_a_hash_made_with_older_parameters(
         db: Database, hasher: PasswordHasher, make_user: UserMaker) -> None:
     user_id, name = _person(db, hasher, make_user)
     stronger = PasswordHasher(Argon2Params(CHEAP.memory_kib * 2, CHEAP.time_cost + 1, 1))
-    login(db, stronger, name, PASSWORD, client=CLIENT, now=T0)
+    login(db, stronger, name, PASSWORD, client=CLIENT, refusals=Tally(), now=T0)
     with db.read() as session:
         stored = credentials.password_hash(session, user_id)
     assert stored is not None and params_of(stored)[1] == stronger.params
-    again = login(db, hasher, name, PASSWORD, client=CLIENT, now=T0 + HOUR)
+    again = login(db, hasher, name, PASSWORD, client=CLIENT, refusals=Tally(), now=T0 + HOUR)
     assert again.user_id == user_id  # still verifies
 
 

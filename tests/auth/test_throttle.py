@@ -4,12 +4,13 @@ stale credential rows (driven with an injected ``now``)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from tests.auth.conftest import PASSWORD, T0, UserMaker
+from workspace.audit.aggregate import Tally
 from workspace.auth import accounts, api_tokens, pruning, throttle, tokens
 from workspace.auth.authenticate import BAD_CREDENTIALS, login, set_password
 from workspace.auth.identity import Caller
@@ -30,9 +31,11 @@ def _person(db: Database, hasher: PasswordHasher, make_user: UserMaker) -> str:
 
 
 def _refused(db: Database, hasher: PasswordHasher, name: str, password: str, client: str,
-             now=T0, policy=throttle.DEFAULT_POLICY) -> AuthenticationRequired:
+             now: datetime = T0, policy: throttle.ThrottlePolicy = throttle.DEFAULT_POLICY,
+             refusals: Tally | None = None) -> AuthenticationRequired:
     with pytest.raises(AuthenticationRequired) as caught:
-        login(db, hasher, name, password, client=client, now=now, policy=policy)
+        login(db, hasher, name, password, client=client, now=now, policy=policy,
+              refusals=refusals or Tally())
     return caught.value
 
 
@@ -52,7 +55,8 @@ def test_a_guesser_on_one_address_does_not_make_the_user_wait_on_another(
     last_guess = T0 + 6 * throttle.DEFAULT_POLICY.cap
     waiting = _refused(db, hasher, name, PASSWORD, GUESSER, last_guess)
     assert waiting.details["retry_after"] == 64  # the guesser backs off...
-    caller = login(db, hasher, name, PASSWORD, client=OWNER, now=T0 + timedelta(hours=2))
+    caller = login(db, hasher, name, PASSWORD, client=OWNER, refusals=Tally(),
+                   now=T0 + timedelta(hours=2))
     assert caller.name == name  # ...the user, elsewhere, does not
     with db.read() as session:
         assert throttle.state(session, name, GUESSER) is not None  # still counted
@@ -76,7 +80,9 @@ def test_the_per_name_ceiling_locks_the_name_for_every_address(
         assert whole is not None and whole.locked and whole.failures == 12
     with db.write() as session:
         assert len(throttle.unlock(session, name)) == 5  # the name, four addresses (one refused)
-    assert login(db, hasher, name, PASSWORD, client=OWNER, now=T0, policy=policy).name == name
+    caller = login(db, hasher, name, PASSWORD, client=OWNER, refusals=Tally(), now=T0,
+                   policy=policy)
+    assert caller.name == name
 
 
 def test_the_default_numbers() -> None:
@@ -105,7 +111,7 @@ def test_logins_are_audited_with_the_client_address(
     name = _person(db, hasher, make_user)
     _refused(db, hasher, name, WRONG, GUESSER)
     _refused(db, hasher, name, PASSWORD, GUESSER)  # backing off: refused, still audited
-    login(db, hasher, name, PASSWORD, client=OWNER, now=T0)
+    login(db, hasher, name, PASSWORD, client=OWNER, refusals=Tally(), now=T0)
     with db.read() as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.actor == name)
                                  .order_by(AuditEvent.id)).all()
@@ -161,3 +167,22 @@ def test_prune_forgets_only_what_protects_nothing(db: Database,
         assert credentials.jwt_is_revoked(session, f"live-{name}")
         left = {info.name for info in api_tokens.list_for(session, user_id)}
     assert left == {"new-expired", "active", "new-revoked"}
+
+
+def test_a_flood_of_unchecked_refusals_is_counted_not_written_one_row_each(
+        db: Database, hasher: PasswordHasher, make_user: UserMaker) -> None:
+    name = _person(db, hasher, make_user)
+    tally = Tally()
+    _refused(db, hasher, name, WRONG, GUESSER, refusals=tally)  # checked: one row
+    for n in range(50):  # backing off: refused before any check, as fast as sent
+        _refused(db, hasher, name, PASSWORD, GUESSER, T0 + n * timedelta(milliseconds=10),
+                 refusals=tally)
+    for _ in range(30):
+        _refused(db, hasher, "", PASSWORD, GUESSER, refusals=tally)  # malformed
+    tally.flush(db, everything=True)
+    with db.read() as session:
+        events = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "account:login:failure").order_by(AuditEvent.id)).all()
+        ours = [json.loads(e.detail) for e in events if e.actor in (name, "")]
+    assert [(d["why"] == BAD_CREDENTIALS, d.get("count")) for d in ours] == [
+        (True, None), (False, 1), (True, 1), (False, 49), (True, 29)]

@@ -19,6 +19,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from workspace.audit import Action, record
+from workspace.audit.aggregate import Tally
 from workspace.auth import api_tokens, throttle, tokens
 from workspace.auth.identity import Caller
 from workspace.auth.passwords import MAX_LENGTH, PasswordHasher
@@ -64,31 +65,45 @@ def login(
     *,
     client: str,
     now: datetime,
+    refusals: Tally,
     policy: throttle.ThrottlePolicy = throttle.DEFAULT_POLICY,
 ) -> Caller:
     """The user ``name`` if ``password`` is theirs; otherwise ``AuthenticationRequired``.
 
-    Throttled per (name, ``client``) and per name (``throttle``); every
-    attempt is an audit event (``account:login:success`` or ``:failure``),
-    written in the transaction that counts it.
+    Throttled per (name, ``client``) and per name (``throttle``). Every
+    checked password is an audit event (``account:login:success`` or
+    ``:failure``), written in the transaction that records the outcome.
+    Attempts refused without a check (malformed, or throttled) cost the
+    sender nothing, so they are aggregated in ``refusals`` (per client and
+    name: the first at once, then a count), never written one row each.
     """
     if not 0 < len(name) <= MAX_NAME or not name.isprintable() or len(password) > MAX_LENGTH:
-        with db.write() as session:  # no account can have such a name or password
-            _audit(session, name, client, ok=False, why=BAD_CREDENTIALS)
-        raise bad_credentials()
+        _refused(db, refusals, name, client, BAD_CREDENTIALS, now, key=("malformed", client))
+        raise bad_credentials()  # no account can have such a name or password
     with db.write() as session:
         refusal = throttle.claim(session, name, client, now=now, policy=policy)
-        if refusal is not None:
-            _audit(session, name, client, ok=False, why=refusal.error().message)
         candidate = _Candidate(None, None) if refusal else _candidate(session, name)
     if refusal is not None:
-        raise refusal.error()
+        error = refusal.error()
+        state = "locked" if refusal.locked else "waiting"
+        _refused(db, refusals, name, client, error.message, now, key=(state, name, client))
+        raise error
     ok, new_hash = _check(hasher, candidate, password)
     with db.write() as session:
         _record_outcome(session, name, client, candidate, ok, new_hash, now=now, policy=policy)
     if not ok or candidate.caller is None:
         raise bad_credentials()
     return candidate.caller
+
+
+def _refused(db: Database, refusals: Tally, name: str, client: str, why: str,
+             now: datetime, *, key: tuple[str, ...]) -> None:
+    actor = name[:MAX_NAME] if name.isprintable() else repr(name)[:MAX_NAME]
+    refusals.note(db, ("login", *key), actor=actor,
+                  action=Action.ACCOUNT_LOGIN_FAILURE,
+                  detail={"via": "password", "why": why, "client": client},
+                  message=f"login as {actor} from {client} refused unchecked: {why}",
+                  now=now)
 
 
 def _candidate(session: Session, name: str) -> _Candidate:
@@ -123,7 +138,7 @@ def _record_outcome(
 
 def _audit(session: Session, name: str, client: str, *, ok: bool, why: str) -> None:
     action = Action.ACCOUNT_LOGIN_SUCCESS if ok else Action.ACCOUNT_LOGIN_FAILURE
-    record(session, actor=name[:MAX_NAME], action=action,
+    record(session, actor=name, action=action,
            detail={"via": "password", "why": why, "client": client})
 
 

@@ -105,7 +105,8 @@ def login(body: LoginBody, request: Request, ctx: ContextDep, access: AccessDep,
     keys, hasher = access.require_keys(), access.require_hasher()
     policy = throttle.ThrottlePolicy(base=timedelta(seconds=settings.login_backoff_base))
     caller = authenticate.login(ctx.db, hasher, body.name, body.password,
-                                client=_client(request), now=datetime.now(UTC), policy=policy)
+                                client=_client(request), now=datetime.now(UTC),
+                                refusals=access.refusals, policy=policy)
     issued = tokens.issue(keys, user_id=caller.user_id, ttl=timedelta(minutes=body.ttl_minutes))
     return encode({"token": issued.token, "expires_at": issued.expires_at, "user": caller.name})
 
