@@ -100,8 +100,8 @@ def _head(daemon: Daemon) -> int:
     return found[0]
 
 
-def _grant_five(daemon: Daemon, cwd: Path) -> int:
-    for n in range(5):
+def _grants(daemon: Daemon, cwd: Path, count: int) -> int:
+    for n in range(count):
         daemon.ws("role", "grant", f"mallory{n}", "reader", "vision/*", cwd=cwd)
     return _head(daemon)
 
@@ -109,7 +109,7 @@ def _grant_five(daemon: Daemon, cwd: Path) -> int:
 def test_role_grants_cut_off_after_a_crash_are_caught(timerless: Daemon,
                                                      project: Path) -> None:
     daemon = timerless
-    head = _grant_five(daemon, project)
+    head = _grants(daemon, project, 5)
     daemon.kill()  # kill -9: no checkpoint at shutdown
     _tamper(daemon, "delete_from", head - 4)  # the five grants are gone
     daemon.start()
@@ -122,14 +122,14 @@ def test_role_grants_cut_off_after_a_crash_are_caught(timerless: Daemon,
 def test_a_deleted_checkpoint_file_and_a_recomputed_chain_fail_until_an_admin_resets(
         timerless: Daemon, project: Path, runtime: Runtime) -> None:
     daemon = timerless
-    head = _grant_five(daemon, project)
+    head = _grants(daemon, project, 2)
     assert daemon.ws("audit", "verify", cwd=project).returncode == 0
     checkpoints = checkpoint_file(daemon.home / "audit")
     checkpoints.unlink()
     attacker = Attacker(daemon.database_url).disarm()
     try:
-        attacker.edit(head - 2, "someone-else")  # who granted that role, say
-        attacker.rehash(list(range(head - 2, head + 1)), relink=True)  # the chain links up
+        attacker.edit(head - 1, "someone-else")  # who granted that role, say
+        attacker.rehash([head - 1, head], relink=True)  # the chain links up again
     finally:
         attacker.close()
 
