@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     log_level: str = "info"
     audit_log_dir: Path | None = None
     audit_checkpoint_every: PositiveInt = 1000
+    audit_checkpoint_interval: PositiveFloat = 5.0
+    audit_refusal_window: PositiveFloat = 60.0
+    login_backoff_base: PositiveFloat = 1.0
+    prune_interval: PositiveFloat = 3600.0
     watch: bool = True
     watch_rescan_interval: int = 600
     watch_max_watches: int | None = None

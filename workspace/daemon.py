@@ -36,6 +36,7 @@ def serve(settings: Settings) -> None:
     from workspace.api.peercred import ConnectionLimits, protocol_class
     from workspace.audit.checkpoint import checkpointing
     from workspace.daemon_access import open_access
+    from workspace.daemon_maintenance import maintaining, prune_job, refusals_job
 
     _configure_logging(settings.log_level)
     if settings.mode == "service":
@@ -45,8 +46,11 @@ def serve(settings: Settings) -> None:
         stack.enter_context(_single_instance(settings.home / "daemon.lock"))
         ctx = stack.enter_context(_service_context(settings))
         stack.enter_context(checkpointing(  # the final checkpoint is written at shutdown
-            ctx.db, settings.audit_log_path, every=settings.audit_checkpoint_every))
+            ctx.db, settings.audit_log_path, every=settings.audit_checkpoint_every,
+            interval=settings.audit_checkpoint_interval))
         access = stack.enter_context(open_access(settings, ctx.db))
+        stack.enter_context(maintaining([prune_job(settings, ctx.db),
+                                         refusals_job(settings, ctx.db, access.refusals)]))
         sockets = [_bind_unix(settings.socket_path)]
         stack.callback(_remove_socket, settings.socket_path)
         if settings.tcp:

@@ -11,10 +11,11 @@ password login refuse (``require_keys``, ``require_hasher``), which fails closed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from workspace.audit.aggregate import Tally
 from workspace.auth.passwords import PasswordHasher
 from workspace.auth.tokens import JwtKeys
 from workspace.errors import WorkspaceError
@@ -26,6 +27,8 @@ class Access:
     authorizer: Authorizer
     keys: JwtKeys | None = None
     hasher: PasswordHasher | None = None
+    refusals: Tally = field(default_factory=Tally)
+    """Refused unknown local users, aggregated (flushed by the daemon's maintenance)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.authorizer, Authorizer):  # type checkers catch the rest

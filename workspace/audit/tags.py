@@ -5,15 +5,18 @@ from enum import StrEnum
 
 class Action(StrEnum):
     ACCESS_REQUEST_DENY = "access:request:deny"
+    ACCESS_USER_REFUSE = "access:user:refuse"
     ACCOUNT_USER_REGISTER = "account:user:register"
     ACCOUNT_USER_CREATE = "account:user:create"
     ACCOUNT_USER_DISABLE = "account:user:disable"
     ACCOUNT_USER_ENABLE = "account:user:enable"
+    ACCOUNT_USER_UNLOCK = "account:user:unlock"
     ACCOUNT_PASSWORD_SET = "account:password:set"
     ACCOUNT_LOGIN_SUCCESS = "account:login:success"
     ACCOUNT_LOGIN_FAILURE = "account:login:failure"
     ACCOUNT_TOKEN_CREATE = "account:token:create"
     ACCOUNT_TOKEN_REVOKE = "account:token:revoke"
+    AUDIT_CHECKPOINT_RESET = "audit:checkpoint:reset"
     POLICY_ROLE_GRANT = "policy:role:grant"
     POLICY_ROLE_REVOKE = "policy:role:revoke"
     POLICY_FILE_RELOAD = "policy:file:reload"
@@ -25,3 +28,16 @@ class Action(StrEnum):
     WORKSPACE_REGISTRATION_DELETE = "workspace:registration:delete"
     WORKSPACE_PATH_TRACK = "workspace:path:track"
     WORKSPACE_PATH_CHECKOUT = "workspace:path:checkout"
+
+
+SECURITY_RELEVANT: frozenset[Action] = frozenset({
+    Action.ACCOUNT_USER_REGISTER, Action.ACCOUNT_USER_CREATE, Action.ACCOUNT_USER_DISABLE,
+    Action.ACCOUNT_USER_ENABLE, Action.ACCOUNT_USER_UNLOCK, Action.ACCOUNT_PASSWORD_SET,
+    Action.ACCOUNT_TOKEN_CREATE, Action.ACCOUNT_TOKEN_REVOKE, Action.AUDIT_CHECKPOINT_RESET,
+    Action.POLICY_ROLE_GRANT, Action.POLICY_ROLE_REVOKE, Action.POLICY_FILE_RELOAD,
+    Action.POLICY_FILE_REJECT,
+})
+"""Changes of who may do what: each is checkpointed as soon as its transaction commits
+(a cut-off tail of these would hide a grant). Logins, refusals and denials are not in
+the set: anyone can cause them in bulk, and the timed checkpoint covers them within
+``audit_checkpoint_interval`` seconds."""

@@ -96,6 +96,24 @@ def user_enable(ctx: typer.Context, name: UserArg, as_json: JsonFlag = False) ->
     _set_disabled(ctx, name, "enable", as_json)
 
 
+@user_app.command("unlock")
+def user_unlock(ctx: typer.Context, name: UserArg, as_json: JsonFlag = False) -> None:
+    """Let NAME try passwords again: forget its failed logins from every address.
+
+    For a name locked by failed logins, or one that must wait; the failed logins
+    stay in the audit log (`ws audit --action account:login:failure --user NAME`).
+    """
+    with state(ctx).client() as client:
+        answer = client.post("/v1/users/unlock", {"name": name})
+    if as_json:
+        print_json(answer)
+    elif answer.get("unlocked"):
+        addresses = ", ".join(str(a) for a in answer.get("addresses") or []) or "-"
+        print(f"unlocked {name}: forgot its failed logins (from: {addresses})")
+    else:
+        print(f"{name} had no failed logins to forget")
+
+
 @user_app.command("passwd")
 def user_passwd(
     ctx: typer.Context,

@@ -17,6 +17,7 @@ import typer
 from workspace import __version__
 from workspace.cli import (
     commands_access,
+    commands_audit,
     commands_blame,
     commands_checkout,
     commands_data,
@@ -79,6 +80,7 @@ for panel, groups in _GROUPS.items():
 _audit = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
 _audit.callback(invoke_without_command=True)(commands_history.audit)  # `ws audit [filters]`
 _audit.command("verify")(commands_history.audit_verify)
+_audit.command("reset-checkpoints")(commands_audit.audit_reset_checkpoints)
 app.add_typer(_audit, name="audit", rich_help_panel="History")
 
 

@@ -34,8 +34,6 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     uid: Mapped[int | None] = mapped_column(Integer, unique=True)
-    # Marks the first admin made at start-up (a record, not a permission: roles decide).
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_robot: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,7 +16,7 @@ from workspace.api.authz import require
 from workspace.api.deps import AccessDep, CallerDep, ContextDep
 from workspace.api.resources import ADMIN_POLICY, admin, grant_scope, policy_query_scope
 from workspace.api.schemas import Body, encode
-from workspace.audit import Action, record
+from workspace.policy import audited
 
 router = APIRouter()
 
@@ -31,10 +31,8 @@ class GrantBody(Body):
 def grant(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
     authorizer = access.authorizer
     with ctx.db.write() as session:
-        added = authorizer.grant_role(session, body.subject, body.role, body.pattern)
-        record(session, actor=caller.name, action=Action.POLICY_ROLE_GRANT,
-               detail={"subject": body.subject, "role": body.role, "pattern": body.pattern,
-                       "new": added})
+        added = audited.grant_role(session, authorizer, actor=caller.name,
+                                   subject=body.subject, role=body.role, pattern=body.pattern)
     return {"subject": body.subject, "role": body.role, "pattern": body.pattern, "added": added}
 
 
@@ -42,9 +40,8 @@ def grant(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep
 def revoke(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
     authorizer = access.authorizer
     with ctx.db.write() as session:
-        authorizer.revoke_role(session, body.subject, body.role, body.pattern)
-        record(session, actor=caller.name, action=Action.POLICY_ROLE_REVOKE,
-               detail={"subject": body.subject, "role": body.role, "pattern": body.pattern})
+        audited.revoke_role(session, authorizer, actor=caller.name, subject=body.subject,
+                            role=body.role, pattern=body.pattern)
     return {"subject": body.subject, "role": body.role, "pattern": body.pattern,
             "revoked": True}
 
