@@ -114,8 +114,7 @@ def _decide(facts: Facts, resolver: Resolver) -> None:
             _record_denial(facts, action, resource)
             raise PermissionDenied(
                 _denial(facts.caller.name, action, resource),
-                hint="ask an admin to grant you a role on it "
-                f"(`ws role grant {facts.caller.name} ROLE PATTERN`)",
+                hint=denial_hint(facts, authorizer),
                 details={"action": action, "resource": resource})
 
 
@@ -133,6 +132,15 @@ def readable(caller: Caller, access: Access) -> Callable[[str], bool]:
     if authorizer is None:
         return lambda name: True
     return lambda name: authorizer.check(caller.name, caller.groups, name, "read").allowed
+
+
+def denial_hint(facts: Facts, authorizer: Authorizer) -> str:
+    """Whom to ask, by name (as the refusal of an unknown Unix user does), and what to ask."""
+    with facts.ctx.db.read() as session:
+        admins = authorizer.admins(session)
+    ask = f"an admin ({', '.join(admins)})" if admins else "an admin of this server"
+    return (f"ask {ask} to grant you a role on it: "
+            f"`ws role grant {facts.caller.name} ROLE PATTERN`")
 
 
 def _denial(name: str, action: str, resource: str) -> str:
