@@ -1,4 +1,4 @@
-"""`POST /v1/workspaces` is no oracle: the daemon sees more than its callers, and says nothing of it.
+"""`POST /v1/workspaces` is no oracle: the daemon sees more than its callers and tells none of it.
 
 The daemon (``wst-svc``) may search bob's 0700 home (the ACL bob's `ws init`
 granted) and its own 0700 store. alice, who may see neither, asks it to
@@ -10,7 +10,6 @@ whether an object's fan-out directory, i.e. some content, is stored).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from tests.service.conftest import home_of, needs_root
 from tests.support.daemon import give
