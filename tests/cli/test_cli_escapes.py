@@ -9,11 +9,13 @@ exact strings, with no raw control byte in the output either.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.daemon import Daemon, give
+from tests.support.runtime import Runtime
 
 OSC, CLEAR, C1 = "\x1b]0;pwned\x07", "\x1b[2J", "\u009b2J"
 NAME = f"evil{OSC}{CLEAR}.csv"
@@ -23,9 +25,20 @@ SHOWN_MESSAGE = "fix \\x1b]0;pwned\\x07 labels \\x1b[2J \\x9b2J"
 RAW = ("\x1b", "\x07", "\u009b")
 
 
-@pytest.fixture
-def evil(sqlite_daemon: Daemon, project: Path) -> Path:
+@pytest.fixture(scope="module")
+def sqlite_daemon(runtime: Runtime) -> Iterator[Daemon]:
+    """One daemon for the module: the tests only read, but for one new untracked file."""
+    alice = runtime.user("alice")
+    home = runtime.make_dir(alice, "home")
+    running = Daemon(runtime, alice, home, f"sqlite:///{home / 'workspace.db'}").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def evil(sqlite_daemon: Daemon, runtime: Runtime) -> Path:
     """data/ tracked as vision/cats, holding a file whose name carries escape sequences."""
+    project = runtime.make_dir(sqlite_daemon.owner, "project")
     (project / "data").mkdir()
     (project / "data" / NAME).write_text("a,1\n")
     give(project, sqlite_daemon.owner)
