@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli import answers as a
 from tests.cli.cli_harness import REPO, FakeDaemon, run_cli
 
 
@@ -63,15 +64,16 @@ def test_stale_socket_file_is_unreachable_too(tmp_path: Path) -> None:
 
 
 def test_socket_defaults_to_workspace_socket_variable(tmp_path: Path, fake: FakeDaemon) -> None:
-    fake.reply("GET", "/v1/datasets", {"datasets": []})
+    fake.reply("GET", "/v1/datasets", a.datasets())
     env = {"WORKSPACE_SOCKET": str(fake.socket)}
     run = run_cli("datasets", cwd=tmp_path, home=tmp_path, env=env)
     assert run.code == 0, run.err
-    assert "no datasets yet" in run.out
+    assert run.out.startswith("no datasets you may read\n(to read existing ones, ask an admin "
+                              "(alice)")
 
 
 def test_unreadable_answer_is_an_error_not_a_traceback(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("GET", "/v1/datasets", ["not", "an", "object"])
+    fake.reply("GET", "/v1/datasets", ["not", "an", "object"], malformed=True)
     run = ws("datasets")
     assert run.code == 1
     assert "unexpected shape" in run.err

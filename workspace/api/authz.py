@@ -25,6 +25,7 @@ from workspace.api.access import Access
 from workspace.api.deps import get_access, get_caller, get_context
 from workspace.auth import Caller
 from workspace.errors import PermissionDenied
+from workspace.policy import Authorizer
 from workspace.policy.audited import HOLDS, permitted
 from workspace.workspaces.context import ServiceContext
 
@@ -107,8 +108,7 @@ def _decide(facts: Facts, resolver: Resolver) -> None:
         if not permitted(facts.ctx.db, authorizer, facts.caller, action, resource):
             raise PermissionDenied(
                 _denial(facts.caller.name, action, resource),
-                hint="ask an admin to grant you a role on it "
-                f"(`ws role grant {facts.caller.name} ROLE PATTERN`)",
+                hint=denial_hint(facts, authorizer),
                 details={"action": action, "resource": resource})
 
 
@@ -116,6 +116,15 @@ def readable(caller: Caller, access: Access) -> Callable[[str], bool]:
     """A filter for listings: may ``caller`` read this dataset?"""
     authorizer = access.authorizer
     return lambda name: authorizer.check(caller.name, caller.groups, name, "read").allowed
+
+
+def denial_hint(facts: Facts, authorizer: Authorizer) -> str:
+    """Whom to ask, by name (as the refusal of an unknown Unix user does), and what to ask."""
+    with facts.ctx.db.read() as session:
+        admins = authorizer.admins(session)
+    ask = f"an admin ({', '.join(admins)})" if admins else "an admin of this server"
+    return (f"ask {ask} to grant you a role on it: "
+            f"`ws role grant {facts.caller.name} ROLE PATTERN`")
 
 
 def _denial(name: str, action: str, resource: str) -> str:

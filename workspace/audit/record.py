@@ -81,11 +81,6 @@ def link_hash(prev_hash: str, fields: Fields) -> str:
     return sha256((prev_hash + canonical_text(fields)).encode()).hexdigest()
 
 
-def canonical_bytes(event: AuditEvent) -> bytes:
-    """The bytes the hash covers: every field but the id and the hashes themselves."""
-    return canonical_text(fields_of(event)).encode()
-
-
 def fields_of(event: AuditEvent) -> Fields:
     return (event.action, event.actor, iso(event.at), event.dataset, event.detail, event.path,
             event.version, event.workspace)

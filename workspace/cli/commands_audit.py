@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.output import print_json
+from workspace.cli.output import print_json, say
 from workspace.cli.state import JsonFlag, state
 
 
@@ -40,6 +40,6 @@ def audit_reset_checkpoints(
         return
     checkpoint = answer.get("checkpoint") or {}
     aside = answer.get("set_aside")
-    print(f"new checkpoint file {answer.get('checkpoint_file')}, starting at event "
+    say(f"new checkpoint file {answer.get('checkpoint_file')}, starting at event "
           f"{checkpoint.get('sequence')}; the old one ({answer.get('previous')}) "
           + (f"was kept as {aside}" if aside else "did not exist"))

@@ -14,7 +14,7 @@ import typer
 
 from workspace.cli.client import Json
 from workspace.cli.commands_datasets import PrefixOpt
-from workspace.cli.output import print_json, subject, table
+from workspace.cli.output import print_json, say_lines, subject, table
 from workspace.cli.paths import daemon_path
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
@@ -75,14 +75,14 @@ def _print_lines(answer: Json) -> None:
     versions = answer.get("versions") or {}
     lines = answer.get("lines") or []
     width = len(str(len(lines))) or 1
-    out = []
+    out: list[str] = []
     for number, (version, text) in enumerate(zip(answer.get("line_versions") or [], lines,
                                                  strict=False), start=1):
         info = versions.get(str(version)) or {}
         who = str(info.get("author", "?"))[:12]
         out.append(f"v{version:<4} {who:<12} {short_time(info.get('created_at')):<16} "
                    f"{number:>{width}}| {text}")
-    print("\n".join(out))
+    say_lines(out)
 
 
 def _code(commit: object) -> str:

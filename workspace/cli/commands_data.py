@@ -13,7 +13,7 @@ import typer
 
 from workspace.cli.client import DaemonClient, Json
 from workspace.cli.gitinfo import provenance
-from workspace.cli.output import print_json, summary_line
+from workspace.cli.output import print_json, say, summary_line
 from workspace.cli.paths import daemon_path
 from workspace.cli.pointers import read_beside, record
 from workspace.cli.progress import StreamProgress
@@ -89,7 +89,7 @@ def commit(
     if result.get("unchanged") and not as_json:
         version = result.get("pointer") or {}
         name = path.rstrip("/") or path
-        print(f"nothing to commit in {name} ({version.get('dataset')}@{version.get('version')})")
+        say(f"nothing to commit in {name} ({version.get('dataset')}@{version.get('version')})")
         return
     report(result, as_json)
 
@@ -127,4 +127,4 @@ def report(result: Json, as_json: bool) -> None:
     if as_json:
         print_json(result)
     else:
-        print(summary_line(result))
+        say(summary_line(result))

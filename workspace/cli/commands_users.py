@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from workspace.cli.client import DaemonClient, Json, require
-from workspace.cli.output import print_json, table
+from workspace.cli.output import print_json, say, table, warn
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
 from workspace.errors import AuthenticationRequired, InvalidInput, WorkspaceError
@@ -66,10 +66,10 @@ def user_add(
     if as_json:
         print_json(answer)
     elif robot:
-        print(f"added robot {name}: give it a token with `ws token create {name} --name LABEL`")
+        say(f"added robot {name}: give it a token with `ws token create {name} --name LABEL`")
     else:
         uid = (answer.get("user") or {}).get("uid")
-        print(f"added user {name}" + (f" (Unix uid {uid})" if uid is not None else ""))
+        say(f"added user {name}" + (f" (Unix uid {uid})" if uid is not None else ""))
 
 
 @user_app.command("list")
@@ -109,9 +109,9 @@ def user_unlock(ctx: typer.Context, name: UserArg, as_json: JsonFlag = False) ->
         print_json(answer)
     elif answer.get("unlocked"):
         addresses = ", ".join(str(a) for a in answer.get("addresses") or []) or "-"
-        print(f"unlocked {name}: forgot its failed logins (from: {addresses})")
+        say(f"unlocked {name}: forgot its failed logins (from: {addresses})")
     else:
-        print(f"{name} had no failed logins to forget")
+        say(f"{name} had no failed logins to forget")
 
 
 @user_app.command("passwd")
@@ -129,7 +129,7 @@ def user_passwd(
     password = read_password(f"New password for {who}: ", confirm=True)
     with state(ctx).client() as client:
         client.post("/v1/users/password", {"name": who, "password": password})
-    print(f"password set for {who}")
+    say(f"password set for {who}")
 
 
 def _me(ctx: typer.Context) -> str:
@@ -144,7 +144,7 @@ def _set_disabled(ctx: typer.Context, name: str, verb: str, as_json: bool) -> No
     if as_json:
         print_json(answer)
     else:
-        print(f"{verb}d user {name}")
+        say(f"{verb}d user {name}")
 
 
 def _user_row(user: Json) -> list[str]:
@@ -184,7 +184,7 @@ def login(
         answer = client.post("/v1/login", {"name": name, "password": password})
     who, expires = str(answer.get("user") or name), answer.get("expires_at")
     path = credentials.save(url, token=str(require(answer, "token")), user=who, expires_at=expires)
-    print(f"logged in to {url} as {who} until {short_time(expires)} (token kept in {path})")
+    say(f"logged in to {url} as {who} until {short_time(expires)} (token kept in {path})")
 
 
 def logout(ctx: typer.Context, server: ServerOpt = None) -> None:
@@ -194,7 +194,7 @@ def logout(ctx: typer.Context, server: ServerOpt = None) -> None:
     url = _server(ctx, server)
     stored = credentials.stored(url)
     if stored is None:
-        print(f"not logged in to {url}")
+        say(f"not logged in to {url}")
         return
     try:
         _end_session(credentials.Remote(url, str(stored["token"])))
@@ -204,7 +204,7 @@ def logout(ctx: typer.Context, server: ServerOpt = None) -> None:
         raise
     finally:
         credentials.forget(url)
-    print(f"logged out of {url}")
+    say(f"logged out of {url}")
 
 
 def _end_session(remote: Remote) -> None:
@@ -248,10 +248,9 @@ def _warn_if_cleartext(url: str) -> None:
     except ValueError:
         local = False
     if parts.scheme == "http" and not local:
-        print(
+        warn(
             f"warning: {url} is plain http: your password and token cross the network "
-            "unencrypted; prefer https://",
-            file=sys.stderr,
+            "unencrypted; prefer https://"
         )
 
 
@@ -310,12 +309,11 @@ def token_create(
     else:
         expiry = answer.get("expires_at")
         until = f"expires {short_time(expiry)}" if expiry else "never expires"
-        print(f"created API token {answer.get('id')} ({name}) for {user}, {until}:")
-        print(require(answer, "token"))
-    print(
+        say(f"created API token {answer.get('id')} ({name}) for {user}, {until}:")
+        say(require(answer, "token"))
+    warn(
         "warning: store this token now (e.g. in your CI's secrets): it cannot be shown again;"
-        " robots send it as WORKSPACE_TOKEN",
-        file=sys.stderr,
+        " robots send it as WORKSPACE_TOKEN"
     )
 
 
@@ -353,7 +351,7 @@ def token_revoke(
         print_json(answer)
         return
     token = answer.get("token") or {}
-    print(f"revoked API token {token.get('id', token_id)} ({token.get('name')})")
+    say(f"revoked API token {token.get('id', token_id)} ({token.get('name')})")
 
 
 def parse_days(text: str) -> int:

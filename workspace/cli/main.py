@@ -27,7 +27,8 @@ from workspace.cli import (
     commands_users,
     commands_workspace,
 )
-from workspace.cli.output import print_error
+from workspace.cli.output import print_error, say
+from workspace.cli.paths import unresolvable
 from workspace.cli.state import State
 from workspace.errors import WorkspaceError
 
@@ -86,7 +87,7 @@ app.add_typer(_audit, name="audit", rich_help_panel="History")
 
 def _show_version(value: bool) -> None:
     if value:
-        print(f"ws {__version__}")
+        say(f"ws {__version__}")
         raise typer.Exit()
 
 
@@ -138,6 +139,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     except WorkspaceError as exc:
         print_error(exc, as_json=_wants_json(args))
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a file-system error no command turned into ours: still no traceback
+        error = os_error(exc)
+        print_error(error, as_json=_wants_json(args))
+        sys.exit(error.exit_code)
+
+
+def os_error(exc: OSError) -> WorkspaceError:
+    """An OSError as one of our errors: exit 4 for a permission problem, else 3 or 2."""
+    name = exc.filename if isinstance(exc.filename, str) else ""
+    return unresolvable(name or "a path", exc)
 
 
 def _wants_json(args: Sequence[str]) -> bool:

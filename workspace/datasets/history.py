@@ -6,6 +6,7 @@ nothing replays history.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,22 @@ class PathChange:
     change: str
     oid: str | None
     size: int | None
+    author: str
+    created_at: datetime
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirChange:
+    """One version that changed files under a directory: how, and what it then held."""
+
+    version: int
+    change: str  # the directory as a whole: added (was empty), deleted (now empty), modified
+    added: int  # files under it added, modified and deleted by this version
+    modified: int
+    deleted: int
+    files: int  # files and bytes under it after this version
+    size: int
     author: str
     created_at: datetime
     message: str
@@ -62,15 +79,24 @@ def log(session: Session, ref: Ref) -> dict[str, Any]:
 
 
 def path_log(session: Session, dataset_name: str, path: str) -> dict[str, Any]:
-    """Every version that added, modified or deleted ``path``, newest first."""
+    """Every version that added, modified or deleted ``path`` (a file, or any file
+    under a directory), newest first."""
     dataset, _ = resolve(session, Ref(dataset_name))
     entries = q.path_history(session, dataset.id, path)
-    if not entries:
+    if entries:
+        return {"dataset": dataset.name, "path": path, "kind": "file",
+                "changes": _file_changes(session, dataset.id, entries)}
+    under = q.history_under(session, dataset.id, path + "/")
+    if not under:
         raise NotFound(f"{path} was never part of {dataset_name}",
                        hint=f"`ws ls {dataset_name}` lists its files")
+    return {"dataset": dataset.name, "path": path, "kind": "dir",
+            "changes": _dir_changes(session, dataset.id, under)}
+
+
+def _file_changes(session: Session, dataset_id: int, entries: Any) -> list[PathChange]:
     numbers = {e.added_in for e in entries} | {e.removed_in for e in entries if e.removed_in}
-    versions = {v.number: v for v in q.versions_numbered(session, dataset.id, numbers)}
-    authors = q.user_names(session, {v.author_id for v in versions.values()})
+    versions, authors = _versions(session, dataset_id, numbers)
     changes = []
     for kind, number, entry in _path_events(entries):
         v = versions[number]
@@ -78,7 +104,40 @@ def path_log(session: Session, dataset_name: str, path: str) -> dict[str, Any]:
                                   entry.size if kind != "deleted" else None,
                                   authors.get(v.author_id, "?"), v.created_at, v.message))
     changes.reverse()
-    return {"dataset": dataset.name, "path": path, "changes": changes}
+    return changes
+
+
+def _dir_changes(session: Session, dataset_id: int, rows: Any) -> list[DirChange]:
+    """Per version: the files under the directory that started and ended there (a
+    modification does both), and the running file count and size."""
+    starts: dict[int, dict[str, int]] = defaultdict(dict)
+    ends: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        starts[row.added_in][row.path] = row.size
+        if row.removed_in is not None:
+            ends[row.removed_in][row.path] = row.size
+    numbers = sorted(starts.keys() | ends.keys())
+    versions, authors = _versions(session, dataset_id, set(numbers))
+    files = size = 0
+    changes = []
+    for number in numbers:
+        began, ended = starts.get(number, {}), ends.get(number, {})
+        modified = len(began.keys() & ended.keys())
+        before, files = files, files + len(began) - len(ended)
+        size += sum(began.values()) - sum(ended.values())
+        change = "added" if before == 0 else "deleted" if files == 0 else "modified"
+        v = versions[number]
+        changes.append(DirChange(number, change, len(began) - modified, modified,
+                                 len(ended) - modified, files, size,
+                                 authors.get(v.author_id, "?"), v.created_at, v.message))
+    changes.reverse()
+    return changes
+
+
+def _versions(session: Session, dataset_id: int,
+              numbers: set[int]) -> tuple[dict[int, Any], dict[int, str]]:
+    versions = {v.number: v for v in q.versions_numbered(session, dataset_id, numbers)}
+    return versions, q.user_names(session, {v.author_id for v in versions.values()})
 
 
 def diff(session: Session, a: Ref, b: Ref) -> dict[str, Any]:

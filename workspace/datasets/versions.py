@@ -3,7 +3,8 @@
 A commit ends the entries of modified and deleted files and starts new
 entries for added and modified ones, all at the new version number, in the
 caller's transaction together with its audit event. It refuses (Conflict) a
-commit whose base is not the latest version: someone else committed since.
+commit whose base is not the latest version: someone else committed since;
+unless nothing changed since that base, which is just nothing to commit.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def commit(
 ) -> CommitOutcome:
     """Record ``manifest`` as the next version; ``base=None`` creates the dataset."""
     dataset = _dataset_for_commit(session, dataset_name, author, base, kind)
+    if base is not None and base != dataset.latest:
+        return _unchanged_since(session, dataset, base, manifest)
     old = {e.path: _entry(e) for e in q.live_entries(session, dataset.id)}
     changes = compare(old, manifest)
     if changes.empty and dataset.latest > 0:
@@ -138,9 +141,18 @@ def _dataset_for_commit(
         return dataset
     if dataset is None:
         raise NotFound(f"dataset {name} does not exist", hint="`ws datasets` lists datasets")
-    if base != dataset.latest:
-        raise _stale_base(session, dataset, base)
     return dataset
+
+
+def _unchanged_since(session: Session, dataset: Dataset, base: int,
+                     manifest: Manifest) -> CommitOutcome:
+    """A commit based on an older version: nothing to commit if the data still is that
+    version (not a conflict: nobody's work is at stake); otherwise the stale-base conflict."""
+    held = q.version(session, dataset.id, base)
+    changes = compare(manifest_at(session, dataset.id, base), manifest)
+    if held is None or not changes.empty:
+        raise _stale_base(session, dataset, base)
+    return CommitOutcome(describe(session, dataset, held), changes, unchanged=True)
 
 
 def _stale_base(session: Session, dataset: Dataset, base: int) -> Conflict:

@@ -7,18 +7,22 @@ admins hold everything.
 
 from __future__ import annotations
 
+import grp
 from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from workspace.api.authz import require
 from workspace.api.deps import AccessDep, CallerDep, ContextDep
 from workspace.api.resources import ADMIN_POLICY, admin, grant_scope, policy_query_scope
 from workspace.api.schemas import Body, encode
+from workspace.db.queries import users
 from workspace.policy import audited
 
 router = APIRouter()
+GROUP_PREFIX = "group:"
 
 
 class GrantBody(Body):
@@ -61,11 +65,26 @@ def list_policy(access: AccessDep) -> Any:
 
 
 @router.get("/policy/check", dependencies=[require(policy_query_scope)])
-def check(access: AccessDep, subject: str = Query(max_length=100),
+def check(ctx: ContextDep, access: AccessDep, subject: str = Query(max_length=100),
           resource: str = Query(max_length=200), action: str = Query(max_length=20)) -> Any:
+    """The decision, and whether the subject exists: rules may name anyone, so an unknown
+    name is simply denied by default, which reads like a real denial unless said."""
     decision = access.authorizer.check(subject, (), resource, action)
+    with ctx.db.read() as session:
+        known = _known_subject(session, subject)
     return encode({"subject": subject, "resource": resource, "action": action,
-                   "allowed": decision.allowed, "rule": decision.rule})
+                   "allowed": decision.allowed, "rule": decision.rule, "known": known})
+
+
+def _known_subject(session: Session, subject: str) -> bool:
+    """A workspace account, or ``group:NAME`` for a Unix group of the daemon's machine."""
+    if subject.startswith(GROUP_PREFIX):
+        try:
+            grp.getgrnam(subject[len(GROUP_PREFIX):])
+        except KeyError:
+            return False
+        return True
+    return users.by_name(session, subject) is not None
 
 
 def _rule(rule: Any) -> dict[str, Any]:

@@ -23,11 +23,13 @@ PrefixQuery = Annotated[str | None, Query(max_length=4096)]
 
 @router.get("/datasets", dependencies=[authenticated()])
 def list_datasets(caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
+    """The datasets the caller may read, and the admins to ask for a role on others."""
     with ctx.db.read() as session:
         infos = history.list_datasets(session)
+        admins = access.authorizer.admins(session) if access.authorizer is not None else []
     can_read = readable(caller, access)
     return encode({"datasets": [{"name": v.dataset, "latest": v} for v in infos
-                                if can_read(v.dataset)]})
+                                if can_read(v.dataset)], "admins": admins})
 
 @router.get("/ls", dependencies=[require(refs_in_query("read", "ref"))])
 def list_files(caller: CallerDep, ctx: ContextDep, ref: RefQuery,

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from workspace import __version__
-from workspace.api.authz import authenticated
-from workspace.api.deps import CallerDep, ContextDep
+from workspace.api.authz import authenticated, readable
+from workspace.api.deps import AccessDep, CallerDep, ContextDep
 from workspace.api.schemas import RegisterBody, encode
 from workspace.auth.identity import unix_name
 from workspace.db.queries import datasets as dq
@@ -60,8 +60,17 @@ def locate(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096
 
 
 @router.get("/status", dependencies=[authenticated()])
-def status(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096)) -> Any:
-    return sync.status(ctx, caller, path=path)
+def status(caller: CallerDep, ctx: ContextDep, access: AccessDep,
+           path: str = Query(max_length=4096)) -> Any:
+    """Only the tracked paths whose dataset the caller may still read; the others are
+    listed apart (``unreadable``), without their changes, so that losing a role is said."""
+    answer = sync.status(ctx, caller, path=path)
+    can_read = readable(caller, access)
+    entries = answer["tracked"]
+    answer["tracked"] = [entry for entry in entries if can_read(entry["dataset"])]
+    answer["unreadable"] = [{key: entry[key] for key in ("path", "dataset", "version")}
+                            for entry in entries if not can_read(entry["dataset"])]
+    return answer
 
 
 def _workspace(workspace: Any, owner: str) -> dict[str, Any]:
