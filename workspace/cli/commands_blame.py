@@ -12,12 +12,12 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import Json
 from workspace.cli.commands_datasets import PrefixOpt
 from workspace.cli.output import print_json, subject, table
-from workspace.cli.paths import daemon_path
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import Json
+from workspace.client.paths import daemon_path
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref
 

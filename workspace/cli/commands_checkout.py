@@ -13,12 +13,12 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import DaemonClient, Json, workspace_root
 from workspace.cli.commands_data import ForceOpt, report, run_write
 from workspace.cli.output import print_error, print_json, summary_line
-from workspace.cli.paths import daemon_path, in_workspace, shown
-from workspace.cli.pointers import find_all, read_beside
 from workspace.cli.state import JsonFlag, state
+from workspace.client.daemon import DaemonClient, Json, workspace_root
+from workspace.client.paths import daemon_path, in_workspace, shown
+from workspace.client.pointers import find_all, read_beside
 from workspace.errors import DaemonUnreachable, InvalidInput, NotFound, WorkspaceError
 from workspace.pointer import SUFFIX
 from workspace.refs import parse_ref

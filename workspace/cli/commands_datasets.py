@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import Json
 from workspace.cli.output import count, human_size, print_json, subject, table
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import Json
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_tag
 

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
-from workspace.cli.client import Json
 from workspace.cli.output import count, human_size, print_json, subject, table
-from workspace.cli.paths import daemon_path, shown
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import parse_since, short_time
+from workspace.client.daemon import Json
+from workspace.client.paths import daemon_path, shown
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_name
 

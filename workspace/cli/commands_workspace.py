@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 
 from workspace.cli import acl
-from workspace.cli.client import Json, workspace_root
 from workspace.cli.output import print_json
-from workspace.cli.paths import daemon_path, in_workspace, shown
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.unlock import UnlockReport, unlock
+from workspace.client.daemon import Json, workspace_root
+from workspace.client.paths import daemon_path, in_workspace, shown
 from workspace.errors import InvalidInput
 
 _CHANGE_KINDS = ("modified", "added", "deleted")

@@ -13,7 +13,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from workspace.cli.client import Json
+from workspace.client.daemon import Json
 from workspace.errors import InvalidInput
 
 

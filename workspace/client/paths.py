@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from workspace.cli.client import SKEW_HINT
+from workspace.client.daemon import SKEW_HINT
 from workspace.errors import WorkspaceError
 
 

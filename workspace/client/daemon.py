@@ -1,4 +1,4 @@
-"""The CLI's one door to the daemon: HTTP over its Unix socket (docs/api.md).
+"""The door to the daemon: HTTP over its Unix socket, or over TCP with a token (docs/api.md).
 
 Everything that can go wrong on the wire becomes a ``WorkspaceError`` here:
 
@@ -35,7 +35,7 @@ from workspace.errors import (
 if TYPE_CHECKING:
     import httpx
 
-    from workspace.cli.credentials import Remote
+    from workspace.client.credentials import Remote
 
 Json = dict[str, Any]
 EventSink = Callable[[Json], None]
