@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     watch: bool = True
     watch_rescan_interval: int = 600
     watch_max_watches: int | None = None
+    protected_aliases: list[str] = ["production"]
+    lock_on_unlock: bool = False
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

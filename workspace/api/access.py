@@ -21,6 +21,12 @@ class Access:
     authorizer: Authorizer | None = None
     keys: JwtKeys | None = None
     hasher: PasswordHasher | None = None
+    protected_aliases: tuple[str, ...] = ("production",)
+    """Alias names (or ``prefix*``) whose moves need ``promote`` instead of ``maintain``."""
+
+    def is_protected(self, alias: str) -> bool:
+        return any(alias.startswith(p[:-1]) if p.endswith("*") else alias == p
+                   for p in self.protected_aliases)
 
     def require_keys(self) -> JwtKeys:
         if self.keys is None:

@@ -131,6 +131,15 @@ def policy_query_scope(facts: Facts) -> Sequence[Check]:
     return [("admin", ADMIN_POLICY)]
 
 
+@_pure
+def alias_change(facts: Facts) -> Sequence[Check]:
+    """Setting, moving or removing ``body.name`` of ``body.dataset``: ``maintain`` on the
+    dataset, or ``promote`` when the name is protected (setting ``protected_aliases``)."""
+    name, dataset = facts.body.get("name"), facts.body.get("dataset")
+    action = "promote" if isinstance(name, str) and facts.access.is_protected(name) else "maintain"
+    return [(action, n) for n in _names([dataset])]
+
+
 def admin(resource: str) -> Resolver:
     def resolve(facts: Facts) -> Sequence[Check]:
         return [("admin", resource)]

@@ -65,6 +65,19 @@ class TagBody(Body):
     tag: str = Field(max_length=100)
 
 
+class AliasBody(Body):
+    dataset: str = Field(max_length=200)
+    name: str = Field(max_length=100)
+    ref: str = Field(max_length=400)
+    message: str = Field(max_length=10_000)
+
+
+class AliasRemoveBody(Body):
+    dataset: str = Field(max_length=200)
+    name: str = Field(max_length=100)
+    message: str = Field(max_length=10_000)
+
+
 def encode(value: Any, status_code: int = 200) -> Response:
     """A JSON response for dicts, lists, dataclasses and datetimes.
 

@@ -43,7 +43,8 @@ def checkout(
     ref: Annotated[
         str | None,
         typer.Option(
-            "--ref", metavar="REF", help="Reference to check out: DATASET@N or DATASET@TAG."
+            "--ref", metavar="REF",
+            help="Reference to check out: DATASET@N, DATASET@TAG or DATASET@ALIAS."
         ),
     ] = None,
     rev: Annotated[

@@ -96,7 +96,8 @@ def commit(
 
 def get(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="DATASET, DATASET@N or DATASET@TAG.")],
+    ref: Annotated[str, typer.Argument(
+        metavar="REF", help="DATASET, DATASET@N, DATASET@TAG or DATASET@ALIAS.")],
     path: Annotated[
         str, typer.Argument(metavar="PATH", help="Where to put it (becomes a tracked path).")
     ],

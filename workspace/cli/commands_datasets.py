@@ -14,7 +14,8 @@ from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_tag
 
 RefArg = Annotated[
-    str, typer.Argument(metavar="REF", help="DATASET (latest), DATASET@N or DATASET@TAG.")
+    str,
+    typer.Argument(metavar="REF", help="DATASET (latest), DATASET@N, @TAG or @ALIAS."),
 ]
 PrefixOpt = Annotated[
     str | None,

@@ -144,11 +144,12 @@ def _print_dataset_log(answer: Json) -> None:
             count(v.get("files")),
             human_size(v.get("bytes")),
             ", ".join(v.get("tags") or []),
+            ", ".join(v.get("aliases") or []),
             subject(v.get("message")),
         ]
         for v in answer.get("versions") or []
     ]
-    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Message")
+    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Aliases", "Message")
     table(columns, rows, title=str(answer.get("dataset")))
 
 

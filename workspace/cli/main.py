@@ -17,6 +17,7 @@ import typer
 from workspace import __version__
 from workspace.cli import (
     commands_access,
+    commands_aliases,
     commands_blame,
     commands_checkout,
     commands_data,
@@ -62,6 +63,7 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
     "Daemon": (("serve", commands_serve.serve),),
 }
 _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
+    "Datasets": (("alias", commands_aliases.alias_app),),
     "Access": (
         ("user", commands_users.user_app),
         ("role", commands_access.role_app),
