@@ -28,6 +28,7 @@ def linked(tmp_path: Path, fake: FakeDaemon) -> Path:
     (root / "data" / "alias").symlink_to(store / "labels")
     target = {"workspace": str(root), "path": "data", "dataset": "vision/cats", "version": 1}
     fake.reply("GET", "/v1/workspaces/locate", {"workspace": {"path": str(root)}, "target": target})
+    fake.reply("GET", "/v1/health", {"version": "0.1.0", "lock_on_unlock": False})
     return root
 
 
@@ -68,6 +69,7 @@ def test_unlock_a_single_file_with_json(ws: Any, linked: Path) -> None:
         "unlocked": [str(linked / "data" / "labels.csv")],
         "already_unlocked": [],
         "skipped_symlinks": [],
+        "locked": None,
     }
     assert os.stat(linked / "data" / "sub" / "run.sh").st_nlink == 2
 

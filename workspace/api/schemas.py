@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -101,3 +101,14 @@ def _default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class LockBody(Body):
+    """Paths in ``dataset``, or, without it, absolute paths in the caller's workspaces."""
+
+    dataset: str | None = Field(default=None, max_length=200)
+    paths: list[Annotated[str, Field(max_length=4096)]] = Field(min_length=1, max_length=10_000)
+
+
+class LockReleaseBody(LockBody):
+    force: bool = False

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from workspace.cli import acl
+from workspace.cli.commands_locks import lock_for_unlock, print_locked
 from workspace.cli.output import print_json
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.unlock import UnlockReport, unlock
@@ -114,6 +115,7 @@ def unlock_command(
                 raise InvalidInput(
                     f"{path} is not inside a tracked path", hint="`ws status` lists tracked paths"
                 )
+        locked = lock_for_unlock(client, targets)
     report = UnlockReport()
     for target in targets:
         unlock(target, report)
@@ -123,10 +125,13 @@ def unlock_command(
                 "unlocked": report.unlocked,
                 "already_unlocked": report.already_unlocked,
                 "skipped_symlinks": report.skipped_symlinks,
+                "locked": locked,
             }
         )
-    else:
-        _print_unlock(report)
+        return
+    if locked is not None:
+        print_locked(locked)
+    _print_unlock(report)
 
 
 def _access_json(service: acl.ServiceUser | None, changed: acl.Changed | None) -> Json | None:

@@ -23,6 +23,7 @@ from workspace.cli import (
     commands_data,
     commands_datasets,
     commands_history,
+    commands_locks,
     commands_serve,
     commands_users,
     commands_workspace,
@@ -48,6 +49,8 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("unlock", commands_workspace.unlock_command),
         ("checkout", commands_checkout.checkout),
         ("get", commands_data.get),
+        ("lock", commands_locks.lock),
+        ("locks", commands_locks.locks),
     ),
     "Datasets": (
         ("datasets", commands_datasets.datasets),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 EventSink = Callable[[Json], None]
 
+NOTICE_HEADER = "x-workspace-notice"
+"""One per pending notice, each a JSON string (api/notices.py)."""
 REQUEST_TIMEOUT = 300.0
 """Seconds for an ordinary request; `status` of a large workspace scans every file."""
 CONNECT_TIMEOUT = 10.0
@@ -52,9 +55,11 @@ SKEW_HINT = (
 class DaemonClient:
     """Calls the daemon's routes and returns their JSON bodies (or raises)."""
 
-    def __init__(self, socket: Path | None = None, *, remote: Remote | None = None) -> None:
+    def __init__(self, socket: Path | None = None, *, remote: Remote | None = None,
+                 on_notice: Callable[[str], None] | None = None) -> None:
         self.socket = socket
         self.remote = remote
+        self.on_notice = on_notice or print_notice
         self._http = _tcp_client(remote) if remote is not None else _socket_client(socket)
 
     def __enter__(self) -> DaemonClient:
@@ -68,16 +73,16 @@ class DaemonClient:
     def get(self, route: str, params: dict[str, Any] | None = None) -> Json:
         given = {key: value for key, value in (params or {}).items() if value is not None}
         with self._wire():
-            return _decode(self._http.get(route, params=given))
+            return self._decode(self._http.get(route, params=given))
 
     def post(self, route: str, body: Json) -> Json:
         with self._wire():
-            return _decode(self._http.post(route, json=body))
+            return self._decode(self._http.post(route, json=body))
 
     def delete(self, route: str, params: dict[str, Any] | None = None) -> Json:
         given = {key: value for key, value in (params or {}).items() if value is not None}
         with self._wire():
-            return _decode(self._http.delete(route, params=given))
+            return self._decode(self._http.delete(route, params=given))
 
     def stream(self, route: str, body: Json, on_event: EventSink) -> Json:
         """POST a streaming operation; ``on_event`` sees start/progress; returns the result."""
@@ -85,10 +90,24 @@ class DaemonClient:
 
         no_read_limit = httpx.Timeout(None, connect=CONNECT_TIMEOUT)
         with self._wire(), self._http.stream("POST", route, json=body, timeout=no_read_limit) as r:
+            self._tell_notices(r)
             if not r.is_success:
                 r.read()
                 return _decode(r)
             return consume_events(_lines(r), on_event)
+
+    def _decode(self, response: httpx.Response) -> Json:
+        self._tell_notices(response)
+        return _decode(response)
+
+    def _tell_notices(self, response: httpx.Response) -> None:
+        for raw in response.headers.get_list(NOTICE_HEADER):
+            try:
+                text = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(text, str):
+                self.on_notice(text)
 
     @contextmanager
     def _wire(self) -> Iterator[None]:
@@ -130,6 +149,13 @@ class DaemonClient:
             hint="start it with `ws serve` (single user) or `systemctl start workspace` "
             "(shared server); set WORKSPACE_SOCKET if it listens elsewhere",
         )
+
+
+def print_notice(text: str) -> None:
+    """A notice from the daemon (e.g. "bob broke your lock"), on stderr, control
+    characters escaped: it may quote names other users chose."""
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    print(f"notice: {shown}", file=sys.stderr)
 
 
 def _socket_client(socket: Path | None) -> httpx.Client:

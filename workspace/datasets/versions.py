@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from workspace.audit import Action, record
 from workspace.auth import Caller
+from workspace.datasets import locks
 from workspace.datasets.manifest import Changes, Manifest, ManifestEntry, compare, digest
 from workspace.db.models import Dataset, Version
 from workspace.db.queries import aliases
@@ -101,6 +102,8 @@ def commit(
     dataset = _dataset_for_commit(session, dataset_name, author, base, kind)
     old = {e.path: _entry(e) for e in q.live_entries(session, dataset.id)}
     changes = compare(old, manifest)
+    locks.refuse_locked_by_others(session, dataset, author,
+                                  [*changes.added, *changes.modified, *changes.deleted])
     if changes.empty and dataset.latest > 0:
         current = q.version(session, dataset.id, dataset.latest)
         assert current is not None

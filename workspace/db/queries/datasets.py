@@ -21,6 +21,10 @@ def dataset_by_name(session: Session, name: str, *, lock: bool = False) -> Datas
     return session.scalar(stmt)
 
 
+def dataset_by_id(session: Session, dataset_id: int) -> Dataset | None:
+    return session.get(Dataset, dataset_id)
+
+
 def dataset_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     rows = session.execute(select(Dataset.id, Dataset.name).where(Dataset.id.in_(set(ids))))
     return {row.id: row.name for row in rows}
