@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace import __version__
 from workspace.api.access import Access
+from workspace.api.fdpass import FdTickets
 from workspace.api.notices import NoticeHeaders
 from workspace.api.routes import access as access_routes
 from workspace.api.routes import (
@@ -18,6 +19,7 @@ from workspace.api.routes import (
     aliases,
     audit,
     datasets,
+    files,
     locks,
     operations,
     workspaces,
@@ -36,7 +38,9 @@ def create_app(ctx: ServiceContext, settings: Settings, access: Access | None = 
     app.state.settings = settings
     app.state.access = access or Access()
     app.state.callers = TtlCache()  # peer -> Caller, see deps.get_caller
-    for module in (workspaces, operations, datasets, aliases, locks, audit, accounts,
+    app.state.fd_tickets = FdTickets()  # redeemed on the fd socket (api/fdpass.py)
+    app.state.fd_socket = None  # its path, once the daemon serves it
+    for module in (workspaces, operations, datasets, files, aliases, locks, audit, accounts,
                    access_routes):
         app.include_router(module.router, prefix="/v1")
     _install_error_handlers(app)

@@ -112,3 +112,9 @@ class LockBody(Body):
 
 class LockReleaseBody(LockBody):
     force: bool = False
+
+
+class OpenBody(Body):
+    ref: str = Field(max_length=400)
+    path: str = Field(max_length=4096)
+    fd: bool = True  # false: only describe the file (the client will stream it)

@@ -96,6 +96,25 @@ class DaemonClient:
                 return _decode(r)
             return consume_events(_lines(r), on_event)
 
+    def download(self, route: str, params: dict[str, Any], *, start: int = 0) -> Download:
+        """A GET whose body is raw bytes, from byte ``start`` on, kept open to be read in
+        pieces (bounded memory); the caller closes it."""
+        import httpx
+
+        headers = {"range": f"bytes={start}-"} if start else {}
+        request = self._http.build_request("GET", route, params=params, headers=headers,
+                                           timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT))
+        with self._wire():
+            response = self._http.send(request, stream=True)
+            self._tell_notices(response)
+            if not response.is_success:
+                try:
+                    response.read()
+                    _decode(response)  # raises the daemon's error
+                finally:
+                    response.close()
+        return Download(self, response)
+
     def _decode(self, response: httpx.Response) -> Json:
         self._tell_notices(response)
         return _decode(response)
@@ -149,6 +168,25 @@ class DaemonClient:
             hint="start it with `ws serve` (single user) or `systemctl start workspace` "
             "(shared server); set WORKSPACE_SOCKET if it listens elsewhere",
         )
+
+
+class Download:
+    """An open byte stream from the daemon (``DaemonClient.download``)."""
+
+    def __init__(self, client: DaemonClient, response: httpx.Response) -> None:
+        self._client, self._response = client, response
+
+    @property
+    def headers(self) -> Any:
+        return self._response.headers
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body as it arrives; a cut connection is an error, not a short read."""
+        with self._client._wire():
+            yield from self._response.iter_raw()
+
+    def close(self) -> None:
+        self._response.close()
 
 
 def print_notice(text: str) -> None:

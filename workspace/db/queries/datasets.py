@@ -110,6 +110,13 @@ def entries_at(
     return session.execute(stmt).all()
 
 
+def entry_at(session: Session, dataset_id: int, number: int, path: str) -> Any | None:
+    """The row (path, oid, size, executable) of one file of version ``number``, or None."""
+    stmt = select(Entry.path, Entry.oid, Entry.size, Entry.executable).where(
+        Entry.dataset_id == dataset_id, Entry.path == path, *_live_at(number))
+    return session.execute(stmt).first()
+
+
 def blame_rows(
     session: Session, dataset_id: int, number: int, prefix: str | None = None
 ) -> Sequence[Any]:
