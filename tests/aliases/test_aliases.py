@@ -8,27 +8,29 @@ and rita is a releaser (``promote``, the permission protected aliases need).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
 from tests.support.runtime import Runtime
-from tests.support.team import Team, edit, team
+from tests.support.team import Team, Teams, edit, team
 
 DENIED, NOT_FOUND, CONFLICT = 4, 3, 5
 if os.geteuid() != 0:
     pytest.skip("needs root to create separate Unix users", allow_module_level=True)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def cats(request: pytest.FixtureRequest, runtime: Runtime) -> Iterator[Team]:
-    roles = {"bob": "maintainer", "wendy": "writer", "rita": "releaser"}
-    with team(runtime, request.param, roles) as made:
-        for number in (2, 3):
-            edit(made, "alice", "data/labels.csv", f"cat,{number}\n".encode())
-            made.ws("alice", "commit", "data", "-m", f"labels v{number}")
-        yield made
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cats(request: pytest.FixtureRequest, runtime: Runtime, teams: Teams) -> Team:
+    roles: dict[str, str | None] = {"bob": "maintainer", "wendy": "writer", "rita": "releaser"}
+    return teams.get(f"aliases-{request.param}", lambda: team(runtime, request.param, roles),
+                     _three_versions)
+
+
+def _three_versions(made: Team) -> None:
+    for number in (2, 3):
+        edit(made, "alice", "data/labels.csv", f"cat,{number}\n".encode())
+        made.ws("alice", "commit", "data", "-m", f"labels v{number}")
 
 
 def test_an_alias_moves_and_its_log_says_which_version_it_named_when(cats: Team) -> None:

@@ -100,3 +100,16 @@ def test_breaking_a_lock_leaves_the_holder_one_notice(
 def _manifest(tag: str) -> dict[str, ManifestEntry]:
     return {path: ManifestEntry(path, (tag + str(i)) * 32, 1, False)
             for i, path in enumerate(FILES)}
+
+
+def test_releasing_a_directory_releases_only_your_own_locks_below_it(
+        db: Database, people: dict[str, Caller]) -> None:
+    with db.write() as session:
+        locks.take(session, people["bob"], dataset="vision/cats", paths=["images/a.jpg"])
+        locks.take(session, people["wendy"], dataset="vision/cats", paths=["images/b.jpg"])
+        answer = locks.release(session, people["bob"], dataset="vision/cats", paths=["images"])
+    assert [i.path for i in answer["released"]] == ["images/a.jpg"] and answer["broken"] == []
+    with pytest.raises(NotFound), db.write() as session:
+        locks.release(session, people["bob"], dataset="vision/cats", paths=[""])
+    with db.read() as session:
+        assert [(i.path, i.holder) for i in locks.listed(session)] == [("images/b.jpg", "wendy")]

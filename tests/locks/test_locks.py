@@ -8,12 +8,11 @@ carol only reads it. Each has ``vision/cats`` checked out at ``data``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
 from tests.support.runtime import Runtime
-from tests.support.team import Team, edit, team
+from tests.support.team import Team, Teams, edit, team
 
 DENIED, CONFLICT = 4, 5
 ROLES: dict[str, str | None] = {"bob": "writer", "wendy": "writer", "carol": "reader"}
@@ -21,10 +20,9 @@ if os.geteuid() != 0:
     pytest.skip("needs root to create separate Unix users", allow_module_level=True)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def crew(request: pytest.FixtureRequest, runtime: Runtime) -> Iterator[Team]:
-    with team(runtime, request.param, ROLES) as made:
-        yield made
+@pytest.fixture(params=["sqlite", "postgresql"])
+def crew(request: pytest.FixtureRequest, runtime: Runtime, teams: Teams) -> Team:
+    return teams.get(f"locks-{request.param}", lambda: team(runtime, request.param, ROLES))
 
 
 def _fresh(crew: Team, *who: str) -> None:
@@ -95,10 +93,10 @@ def test_an_admin_breaks_a_lock_and_the_holder_is_told_once(crew: Team) -> None:
     assert events[0]["detail"] == {"paths": ["model.bin"], "holders": [crew.people["bob"].name]}
 
 
-@pytest.fixture(scope="module")
-def careful(runtime: Runtime) -> Iterator[Team]:
-    with team(runtime, "sqlite", ROLES, env={"WORKSPACE_LOCK_ON_UNLOCK": "true"}) as made:
-        yield made
+@pytest.fixture
+def careful(runtime: Runtime, teams: Teams) -> Team:
+    return teams.get("locks-on-unlock", lambda: team(
+        runtime, "sqlite", ROLES, env={"WORKSPACE_LOCK_ON_UNLOCK": "true"}))
 
 
 def test_unlock_takes_the_lock_first_when_the_daemon_says_so(careful: Team) -> None:

@@ -9,9 +9,9 @@ PostgreSQL alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,28 @@ def team(runtime: Runtime, kind: str, roles: dict[str, str | None],
             yield _seeded(runtime, daemon, alice, roles)
         finally:
             daemon.stop()
+
+
+@dataclass
+class Teams:
+    """Teams kept for the whole session, each built once however pytest-xdist orders tests.
+
+    A module-scoped, parametrized fixture is torn down whenever the next test a
+    worker runs has another parameter, and xdist does not keep a module's tests
+    of one parameter together: each team (a daemon, users, data: seconds of CLI
+    calls) was built several times. Here the first test that needs one builds it.
+    """
+
+    stack: ExitStack = field(default_factory=ExitStack)
+    built: dict[str, Team] = field(default_factory=dict)
+
+    def get(self, key: str, make: Callable[[], AbstractContextManager[Team]],
+            prepare: Callable[[Team], None] = lambda made: None) -> Team:
+        if key not in self.built:
+            made = self.stack.enter_context(make())
+            prepare(made)
+            self.built[key] = made
+        return self.built[key]
 
 
 def _seeded(runtime: Runtime, daemon: Daemon, alice: Identity,

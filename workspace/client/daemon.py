@@ -68,6 +68,9 @@ class DaemonClient:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._http.close()
 
     def get(self, route: str, params: dict[str, Any] | None = None) -> Json:

@@ -112,7 +112,7 @@ def _open_binary(ref: str, path: str, transport: Transport, socket: str | Path |
             raise WorkspaceError("the daemon offered no file descriptor (a remote daemon, or "
                                  "one without fd passing)", hint="use transport='auto'")
     except BaseException:
-        client.__exit__(None, None, None)
+        client.close()
         raise
     from workspace.client.reader import StreamReader
 
@@ -125,7 +125,7 @@ def _passed(client: DaemonClient, offer: Json) -> IO[bytes]:
     assert client.socket is not None  # offers come only over the Unix socket
     daemon_uid = os.stat(client.socket).st_uid
     fd = fdpass.receive(str(offer["socket"]), str(offer["ticket"]), daemon_uid=daemon_uid)
-    client.__exit__(None, None, None)
+    client.close()
     return os.fdopen(fd, "rb")
 
 

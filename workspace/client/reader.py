@@ -65,7 +65,7 @@ class StreamReader(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._drop()
-            self._client.__exit__(None, None, None)
+            self._client.close()
         super().close()
 
     def _next_chunk(self) -> bytes:

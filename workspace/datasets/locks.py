@@ -65,7 +65,8 @@ def release(session: Session, caller: Caller, *, dataset: str, paths: Sequence[s
             force: bool = False) -> dict[str, Any]:
     """Release the caller's locks on ``paths`` (or below them); ``force`` breaks others'."""
     found = _locked_dataset(session, dataset)
-    chosen = _locks_under(session, found, [normalize(p, allow_root=True) for p in paths])
+    chosen = _locks_under(session, found, [normalize(p, allow_root=True) for p in paths],
+                          caller, force=force)
     others = [lock for lock in chosen if lock.user_id != caller.user_id]
     if others and not force:
         raise _held(session, found, others, "nothing was released",
@@ -160,12 +161,16 @@ def _record_break(session: Session, caller: Caller, dataset: Dataset, locks: Seq
                        f"{dataset.name}` shows who holds what now")
 
 
-def _locks_under(session: Session, dataset: Dataset, paths: Sequence[str]) -> list[Lock]:
+def _locks_under(session: Session, dataset: Dataset, paths: Sequence[str], caller: Caller,
+                 *, force: bool) -> list[Lock]:
+    """The locks ``paths`` name: a file's lock, whoever holds it; below a directory, the
+    caller's own (and, with ``force``, everyone's)."""
     chosen: dict[int, Lock] = {}
     for path in paths:
-        found = lq.under(session, dataset.id, path)
+        found = [lock for lock in lq.under(session, dataset.id, path)
+                 if lock.path == path or force or lock.user_id == caller.user_id]
         if not found:
-            raise NotFound(f"nothing is locked at {path or 'the root'} of {dataset.name}",
+            raise NotFound(f"you hold no lock at {path or 'the root'} of {dataset.name}",
                            hint=f"`ws locks {dataset.name}` lists the locks")
         chosen.update({lock.id: lock for lock in found})
     return list(chosen.values())
