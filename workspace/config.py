@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     max_request_body: PositiveInt = 1024 * 1024
     request_header_timeout: PositiveFloat = 10.0
     request_body_timeout: PositiveFloat = 10.0
+    protected_aliases: list[str] = ["production"]
+    lock_on_unlock: bool = False
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

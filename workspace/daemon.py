@@ -20,6 +20,8 @@ from workspace.config import Settings, parse_tcp
 from workspace.errors import Conflict, InvalidInput, PermissionDenied
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from workspace.watch.workspaces import WorkspaceWatcher
     from workspace.workspaces.context import ServiceContext
 
@@ -57,7 +59,9 @@ def serve(settings: Settings) -> None:
             sockets.append(_bind_tcp(settings.tcp))
         limits = ConnectionLimits(header_timeout=settings.request_header_timeout,
                                   body_timeout=settings.request_body_timeout)
-        config = uvicorn.Config(create_app(ctx, settings, access), http=protocol_class(limits),
+        app = create_app(ctx, settings, access)
+        stack.enter_context(_passing_fds(app, settings.socket_path, ctx))
+        config = uvicorn.Config(app, http=protocol_class(limits),
                                 lifespan="off", log_level=settings.log_level, access_log=False,
                                 timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
                                 timeout_graceful_shutdown=30)
@@ -161,6 +165,21 @@ def _start_watcher(settings: Settings, ctx: ServiceContext) -> WorkspaceWatcher 
         return None
     ctx.watcher = watcher
     return watcher
+
+
+@contextmanager
+def _passing_fds(app: FastAPI, socket_path: Path, ctx: ServiceContext) -> Iterator[None]:
+    """The fd-passing socket beside the HTTP one (api/fdpass.py), for the Python API."""
+    from workspace.api.fdpass import FdServer, fd_socket_path
+
+    path = fd_socket_path(socket_path)
+    server = FdServer(_bind_unix(path), app.state.fd_tickets, ctx.store).start()
+    app.state.fd_socket = str(path)
+    try:
+        yield
+    finally:
+        server.close()
+        _remove_socket(path)
 
 
 def _prepare_home(home: Path) -> None:

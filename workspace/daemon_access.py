@@ -44,7 +44,8 @@ def open_access(settings: Settings, db: Database) -> Iterator[Access]:
     log.info("admin: %s", admin)
     keys = tokens.JwtKeys(secret_file.load_or_create(settings.home / secret_file.FILE_NAME))
     access = Access(authorizer=authorizer, keys=keys, hasher=passwords.PasswordHasher(),
-                    refusals=Tally(timedelta(seconds=settings.audit_refusal_window)))
+                    refusals=Tally(timedelta(seconds=settings.audit_refusal_window)),
+                    protected_aliases=tuple(settings.protected_aliases))
     watcher = _watch_policy_files(settings, db, authorizer)
     try:
         yield access

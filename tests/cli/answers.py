@@ -21,9 +21,9 @@ Json = dict[str, Any]
 
 
 def health(user: str = "alice", *, mode: str = "single", daemon_user: str = "alice",
-           uid: int = 1000) -> Json:
+           uid: int = 1000, lock_on_unlock: bool = False) -> Json:
     return {"version": "0.1.0", "user": user, "mode": mode,
-            "daemon": {"user": daemon_user, "uid": uid}}
+            "daemon": {"user": daemon_user, "uid": uid}, "lock_on_unlock": lock_on_unlock}
 
 
 def workspace(root: object, owner: str = "alice") -> Json:
@@ -77,7 +77,7 @@ def path_change(version: int, change: str, *, size: int | None = 10, author: str
 
 
 def blame(dataset: str = "vision/cats", version: int = 2) -> Json:
-    return {"dataset": dataset, "version": version, "files": []}
+    return {"dataset": dataset, "version": version, "aliases": [], "files": []}
 
 
 def audit(*events: Json) -> Json:

@@ -115,14 +115,14 @@ def write_result(
 
 def version_info(dataset: str = "vision/cats", number: int = 2, *,
                  message: str = "fix labels\n\nlong explanation", files: int = 3,
-                 tags: tuple[str, ...] = ()) -> VersionInfo:
+                 tags: tuple[str, ...] = (), aliases: tuple[str, ...] = ()) -> VersionInfo:
     """A version as the daemon describes it (39.1 MiB), with a digest computed its way."""
     entries = [ManifestEntry(f"f{i}.bin", f"{i:064x}", 41000000 // files, False)
                for i in range(files)]
     return VersionInfo(dataset=dataset, number=number, author="alice",
                        created_at=datetime(2026, 11, 21, 19, 20, 15, 123456, tzinfo=UTC),
                        message=message, files=files, bytes=41000000, digest=digest(entries),
-                       tags=list(tags), git=None)
+                       tags=list(tags), git=None, aliases=list(aliases))
 
 
 def encoded(value: Any) -> Any:

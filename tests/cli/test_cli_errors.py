@@ -132,7 +132,7 @@ def test_default_socket_agrees_with_settings(env: dict[str, str], monkeypatch: A
             monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    from workspace.cli.state import default_socket
+    from workspace.client.connect import default_socket
     from workspace.config import Settings
 
     assert default_socket() == Settings.load().socket_path
@@ -143,7 +143,7 @@ def test_default_socket_reads_the_config_file(tmp_path: Path, monkeypatch: Any) 
     config.write_text('socket = "/srv/custom.sock"\n')
     monkeypatch.setenv("WORKSPACE_CONFIG", str(config))
     monkeypatch.delenv("WORKSPACE_SOCKET", raising=False)
-    from workspace.cli.state import default_socket
+    from workspace.client.connect import default_socket
 
     assert default_socket() == Path("/srv/custom.sock")
 

@@ -15,7 +15,7 @@ import pytest
 from tests.cli import answers as a
 from tests.cli.access_harness import TcpFake, run_ws, serving_tcp
 from tests.cli.cli_harness import Run
-from workspace.cli.credentials import normalize_server
+from workspace.client.credentials import normalize_server
 from workspace.errors import InvalidInput
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3In0.c2lnbmF0dXJlLXNlY3JldA"

@@ -29,6 +29,7 @@ def linked(tmp_path: Path, fake: FakeDaemon) -> Path:
     (root / "data" / "alias").symlink_to(store / "labels")
     fake.reply("GET", "/v1/workspaces/locate",
                a.locate(root, target=a.tracked(root), relpath="labels.csv"))
+    fake.reply("GET", "/v1/health", a.health())
     return root
 
 
@@ -69,6 +70,7 @@ def test_unlock_a_single_file_with_json(ws: Any, linked: Path) -> None:
         "unlocked": [str(linked / "data" / "labels.csv")],
         "already_unlocked": [],
         "skipped_symlinks": [],
+        "locked": None,
     }
     assert os.stat(linked / "data" / "sub" / "run.sh").st_nlink == 2
 

@@ -9,6 +9,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from workspace.api import notices
 from workspace.api.access import Access
 from workspace.api.peercred import Peer, peer_from_state
 from workspace.api.ttlcache import TtlCache
@@ -46,12 +47,15 @@ async def get_caller(request: Request, ctx: Annotated[ServiceContext, Depends(ge
     """
     peer = peer_from_state(request.state)
     if peer is None:
-        return await run_in_threadpool(_bearer_caller, request, ctx, access)
+        bearer = await run_in_threadpool(_bearer_caller, request, ctx, access)
+        await notices.attach(request, ctx, bearer)
+        return bearer
     callers: TtlCache[Peer, Caller] = request.app.state.callers
     caller = callers.get(peer)
     if caller is None:
         caller = await run_in_threadpool(_local_caller, ctx, access, settings, peer)
         callers.put(peer, caller)
+        await notices.attach(request, ctx, caller)  # once per peer process and TTL
     return caller
 
 

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import Json
 from workspace.cli.output import print_json, say, table
 from workspace.cli.state import JsonFlag, state
+from workspace.client.daemon import Json
 
 role_app = typer.Typer(
     help="Grant, revoke and list roles (reader, writer, maintainer, admin) on dataset patterns.",

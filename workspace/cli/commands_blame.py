@@ -12,12 +12,12 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import Json
 from workspace.cli.commands_datasets import PrefixOpt
 from workspace.cli.output import print_json, say_lines, subject, table
-from workspace.cli.paths import daemon_path
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import Json
+from workspace.client.paths import daemon_path
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref
 
@@ -25,7 +25,7 @@ from workspace.refs import parse_ref
 def blame(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(
-        metavar="TARGET", help="DATASET[@N|@TAG]; with --lines, a file in your workspace "
+        metavar="TARGET", help="DATASET[@N|@TAG|@ALIAS]; with --lines, a file in your workspace "
         "(or a reference followed by the file's path in the dataset).", show_default=False)],
     under: Annotated[str | None, typer.Argument(
         metavar="PREFIX", help="Only files under this path in the dataset (e.g. labels/); "
@@ -51,6 +51,8 @@ def blame(
              short_time(f.get("created_at")), _code(f.get("git_commit")),
              subject(f.get("message"))] for f in answer.get("files") or []]
     title = f"{answer.get('dataset')}@{answer.get('version')}"
+    if answer.get("aliases"):
+        title += f" ({', '.join(answer['aliases'])})"
     table(("Path", "Version", "Author", "Date", "Code", "Message"), rows, title=title)
 
 

@@ -12,12 +12,12 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import DaemonClient, Json, workspace_root
 from workspace.cli.commands_data import ForceOpt, report, run_write
 from workspace.cli.output import print_error, print_json, say, summary_line
-from workspace.cli.paths import current_dir, daemon_path, in_workspace, shown
-from workspace.cli.pointers import find_all, read_beside
 from workspace.cli.state import JsonFlag, state
+from workspace.client.daemon import DaemonClient, Json, workspace_root
+from workspace.client.paths import current_dir, daemon_path, in_workspace, shown
+from workspace.client.pointers import find_all, read_beside
 from workspace.errors import DaemonUnreachable, InvalidInput, NotFound, WorkspaceError
 from workspace.pointer import SUFFIX
 from workspace.refs import parse_ref
@@ -42,7 +42,8 @@ def checkout(
     ref: Annotated[
         str | None,
         typer.Option(
-            "--ref", metavar="REF", help="Reference to check out: DATASET@N or DATASET@TAG."
+            "--ref", metavar="REF",
+            help="Reference to check out: DATASET@N, DATASET@TAG or DATASET@ALIAS."
         ),
     ] = None,
     rev: Annotated[

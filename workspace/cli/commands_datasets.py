@@ -6,15 +6,16 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import Json
 from workspace.cli.output import count, human_size, print_json, say, say_lines, subject, table
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import Json
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_tag
 
 RefArg = Annotated[
-    str, typer.Argument(metavar="REF", help="DATASET (latest), DATASET@N or DATASET@TAG.")
+    str,
+    typer.Argument(metavar="REF", help="DATASET (latest), DATASET@N, @TAG or @ALIAS."),
 ]
 PrefixOpt = Annotated[
     str | None,

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 import typer
 
-from workspace.cli.client import Json
 from workspace.cli.output import count, human_size, plural, print_json, say, subject, table
-from workspace.cli.paths import daemon_path
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import parse_since, short_time
+from workspace.client.daemon import Json
+from workspace.client.paths import daemon_path
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_name
 
@@ -145,11 +145,12 @@ def _print_dataset_log(answer: Json) -> None:
             count(v.get("files")),
             human_size(v.get("bytes")),
             ", ".join(v.get("tags") or []),
+            ", ".join(v.get("aliases") or []),
             subject(v.get("message")),
         ]
         for v in answer.get("versions") or []
     ]
-    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Message")
+    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Aliases", "Message")
     table(columns, rows, title=str(answer.get("dataset")))
 
 

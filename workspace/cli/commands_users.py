@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from workspace.cli.client import DaemonClient, Json, require
 from workspace.cli.output import print_json, say, table, warn
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import DaemonClient, Json, require
 from workspace.errors import AuthenticationRequired, InvalidInput, WorkspaceError
 
 if TYPE_CHECKING:
-    from workspace.cli.credentials import Remote
+    from workspace.client.credentials import Remote
 
 user_app = typer.Typer(
     help="Manage accounts: people (mapped to Unix users) and robots (API tokens only).",
@@ -174,7 +174,7 @@ def login(
     Later commands with `--server URL` (or $WORKSPACE_SERVER) send it. The token
     is never printed. When standard input is not a terminal, the password is read from it.
     """
-    from workspace.cli import credentials
+    from workspace.client import credentials
 
     url = _server(ctx, server)
     name = user or _login_name()
@@ -189,7 +189,7 @@ def login(
 
 def logout(ctx: typer.Context, server: ServerOpt = None) -> None:
     """End your login session on a remote daemon and forget its token here."""
-    from workspace.cli import credentials
+    from workspace.client import credentials
 
     url = _server(ctx, server)
     stored = credentials.stored(url)
@@ -216,7 +216,7 @@ def _end_session(remote: Remote) -> None:
 
 
 def _server(ctx: typer.Context, option: str | None) -> str:
-    from workspace.cli.credentials import normalize_server
+    from workspace.client.credentials import normalize_server
 
     url = normalize_server(option) if option else state(ctx).server
     if url is None:

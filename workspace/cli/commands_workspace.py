@@ -10,13 +10,16 @@ from typing import Annotated
 import typer
 
 from workspace.cli import acl
-from workspace.cli.client import Json, workspace_root
+from workspace.cli.commands_locks import lock_for_unlock, print_locked
 from workspace.cli.output import plural, print_json, say, warn
-from workspace.cli.paths import current_dir, daemon_path, shown
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.status import print_status, with_pointers
 from workspace.cli.unlock import UnlockReport, unlock
+from workspace.client.daemon import Json, workspace_root
+from workspace.client.paths import current_dir, daemon_path, shown
 from workspace.errors import InvalidInput, NotFound, PermissionDenied
+
+_CHANGE_KINDS = ("modified", "added", "deleted")
 
 
 def init(
@@ -114,6 +117,7 @@ def unlock_command(
                 raise InvalidInput(
                     f"{path} is not inside a tracked path", hint="`ws status` lists tracked paths"
                 )
+        locked = lock_for_unlock(client, targets)
     report = UnlockReport()
     for target in targets:
         unlock(target, report)
@@ -123,10 +127,13 @@ def unlock_command(
                 "unlocked": report.unlocked,
                 "already_unlocked": report.already_unlocked,
                 "skipped_symlinks": report.skipped_symlinks,
+                "locked": locked,
             }
         )
-    else:
-        _print_unlock(report)
+        return
+    if locked is not None:
+        print_locked(locked)
+    _print_unlock(report)
 
 
 def _check_own_directory(path: str, target: str) -> None:

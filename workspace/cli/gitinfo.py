@@ -12,8 +12,8 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from workspace.cli.client import Json
 from workspace.cli.output import warn
+from workspace.client.daemon import Json
 from workspace.errors import InvalidInput
 
 

@@ -17,19 +17,21 @@ import typer
 from workspace import __version__
 from workspace.cli import (
     commands_access,
+    commands_aliases,
     commands_audit,
     commands_blame,
     commands_checkout,
     commands_data,
     commands_datasets,
     commands_history,
+    commands_locks,
     commands_serve,
     commands_users,
     commands_workspace,
 )
 from workspace.cli.output import print_error, say
-from workspace.cli.paths import unresolvable
 from workspace.cli.state import State
+from workspace.client.paths import unresolvable
 from workspace.errors import WorkspaceError
 
 app = typer.Typer(
@@ -49,6 +51,8 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("unlock", commands_workspace.unlock_command),
         ("checkout", commands_checkout.checkout),
         ("get", commands_data.get),
+        ("lock", commands_locks.lock),
+        ("locks", commands_locks.locks),
     ),
     "Datasets": (
         ("datasets", commands_datasets.datasets),
@@ -64,6 +68,7 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
     "Daemon": (("serve", commands_serve.serve),),
 }
 _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
+    "Datasets": (("alias", commands_aliases.alias_app),),
     "Access": (
         ("user", commands_users.user_app),
         ("role", commands_access.role_app),

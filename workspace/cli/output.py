@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from workspace.cli.client import Json
+from workspace.client.daemon import Json
 from workspace.errors import WorkspaceError
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")

@@ -11,8 +11,8 @@ import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from workspace.cli.client import Json
 from workspace.cli.output import printable
+from workspace.client.daemon import Json
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -13,10 +13,10 @@ only the CLI can add, and says:
 
 from __future__ import annotations
 
-from workspace.cli.client import Json, workspace_root
 from workspace.cli.output import say
-from workspace.cli.paths import in_workspace, shown
-from workspace.cli.pointers import read_beside
+from workspace.client.daemon import Json, workspace_root
+from workspace.client.paths import in_workspace, shown
+from workspace.client.pointers import read_beside
 from workspace.errors import WorkspaceError
 from workspace.pointer import SUFFIX
 

@@ -19,6 +19,7 @@ from workspace.auth import Caller
 from workspace.datasets.manifest import compare
 from workspace.datasets.versions import VersionInfo, describe, manifest_at, resolve, version_info
 from workspace.db.models import Entry
+from workspace.db.queries import aliases as aq
 from workspace.db.queries import datasets as q
 from workspace.errors import Conflict, NotFound
 from workspace.refs import Ref, validate_tag
@@ -56,7 +57,8 @@ def list_datasets(session: Session) -> list[VersionInfo]:
     authors = q.user_names(session, [version.author_id for _, version in pairs])
     return [
         version_info(dataset.name, version, authors.get(version.author_id, "?"),
-                     q.tags_by_version(session, dataset.id).get(version.number, []))
+                     q.tags_by_version(session, dataset.id).get(version.number, []),
+                     aq.by_version(session, dataset.id).get(version.number, []))
         for dataset, version in pairs
     ]
 
@@ -72,8 +74,9 @@ def log(session: Session, ref: Ref) -> dict[str, Any]:
     dataset, _ = resolve(session, Ref(ref.dataset))
     versions = q.versions(session, dataset.id)
     authors = q.user_names(session, {v.author_id for v in versions})
-    tags = q.tags_by_version(session, dataset.id)
-    infos = [version_info(dataset.name, v, authors.get(v.author_id, "?"), tags.get(v.number, []))
+    tags, named = q.tags_by_version(session, dataset.id), aq.by_version(session, dataset.id)
+    infos = [version_info(dataset.name, v, authors.get(v.author_id, "?"), tags.get(v.number, []),
+                          named.get(v.number, []))
              for v in versions]
     return {"dataset": dataset.name, "versions": infos}
 
@@ -163,12 +166,16 @@ def blame(session: Session, ref: Ref, prefix: str | None) -> dict[str, Any]:
     files = [{"path": r.path, "version": r.added_in, "author": r.author,
               "created_at": r.created_at, "message": r.message, "oid": r.oid, "size": r.size,
               "git_commit": r.git_commit} for r in rows]
-    return {"dataset": dataset.name, "version": version.number, "files": files}
+    return {"dataset": dataset.name, "version": version.number,
+            "aliases": aq.by_version(session, dataset.id).get(version.number, []),
+            "files": files}
 
 
 def tag(session: Session, caller: Caller, ref: Ref, name: str) -> dict[str, Any]:
     validate_tag(name)
+    q.dataset_by_name(session, ref.dataset, lock=True)  # tags and alias moves serialize
     dataset, version = resolve(session, ref)
+    _refuse_alias_name(session, dataset.id, dataset.name, name)
     existing = q.tag_target(session, dataset.id, name)
     if existing is not None:
         raise Conflict(f"{dataset.name} already has tag {name} (version {existing})",
@@ -183,6 +190,13 @@ def tag(session: Session, caller: Caller, ref: Ref, name: str) -> dict[str, Any]
            version=version.number, detail={"tag": name})
     return {"dataset": dataset.name, "tag": name, "version": version.number,
             "version_info": describe(session, dataset, version)}
+
+
+def _refuse_alias_name(session: Session, dataset_id: int, dataset: str, name: str) -> None:
+    if aq.target(session, dataset_id, name) is not None:
+        raise Conflict(f"{name} is an alias of {dataset}",
+                       hint="tags and aliases share names, so that DATASET@NAME means one "
+                       "thing: choose another tag name")
 
 
 def _path_events(entries: list[Entry] | Any) -> list[tuple[str, int, Entry]]:

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from workspace.audit import Action, record
 from workspace.auth import Caller
+from workspace.datasets import locks
 from workspace.datasets.manifest import Changes, Manifest, ManifestEntry, compare, digest
 from workspace.db.models import Dataset, Version
+from workspace.db.queries import aliases
 from workspace.db.queries import datasets as q
 from workspace.errors import Conflict, NotFound
 from workspace.refs import Ref, validate_name
@@ -43,6 +45,7 @@ class VersionInfo:
     digest: str
     tags: list[str]
     git: dict[str, Any] | None
+    aliases: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +62,24 @@ def resolve(session: Session, ref: Ref) -> tuple[Dataset, Version]:
         raise NotFound(f"dataset {ref.dataset} does not exist",
                        hint="`ws datasets` lists the datasets")
     number = dataset.latest if ref.version is None else ref.version
-    if ref.tag is not None:
-        tagged = q.tag_target(session, dataset.id, ref.tag)
-        if tagged is None:
-            raise NotFound(f"{ref.dataset} has no tag {ref.tag}",
-                           hint=f"`ws log {ref.dataset}` shows versions and tags")
-        number = tagged
+    if ref.label is not None:
+        number = _labelled(session, dataset, ref.label)
     found = q.version(session, dataset.id, number)
     if found is None:
         raise NotFound(f"{ref.dataset} has no version {number} (latest is {dataset.latest})",
                        hint=f"`ws log {ref.dataset}` lists its versions")
     return dataset, found
+
+
+def _labelled(session: Session, dataset: Dataset, label: str) -> int:
+    """The version a tag names, else the one an alias names now (they never share a name)."""
+    number = q.tag_target(session, dataset.id, label)
+    if number is None:
+        number = aliases.target(session, dataset.id, label)
+    if number is None:
+        raise NotFound(f"{dataset.name} has no tag or alias {label}",
+                       hint=f"`ws log {dataset.name}` shows versions, tags and aliases")
+    return number
 
 
 def manifest_at(session: Session, dataset_id: int, number: int) -> dict[str, ManifestEntry]:
@@ -95,6 +105,8 @@ def commit(
         return _unchanged_since(session, dataset, base, manifest)
     old = {e.path: _entry(e) for e in q.live_entries(session, dataset.id)}
     changes = compare(old, manifest)
+    locks.refuse_locked_by_others(session, dataset, author,
+                                  [*changes.added, *changes.modified, *changes.deleted])
     if changes.empty and dataset.latest > 0:
         current = q.version(session, dataset.id, dataset.latest)
         assert current is not None
@@ -111,10 +123,12 @@ def commit(
 def describe(session: Session, dataset: Dataset, version: Version) -> VersionInfo:
     author = q.user_names(session, [version.author_id]).get(version.author_id, "?")
     tags = q.tags_by_version(session, dataset.id).get(version.number, [])
-    return version_info(dataset.name, version, author, tags)
+    named = aliases.by_version(session, dataset.id).get(version.number, [])
+    return version_info(dataset.name, version, author, tags, named)
 
 
-def version_info(dataset: str, version: Version, author: str, tags: list[str]) -> VersionInfo:
+def version_info(dataset: str, version: Version, author: str, tags: list[str],
+                 alias_names: list[str] | None = None) -> VersionInfo:
     git = None
     if version.git_commit is not None:
         git = {"commit": version.git_commit, "branch": version.git_branch,
@@ -122,7 +136,7 @@ def version_info(dataset: str, version: Version, author: str, tags: list[str]) -
     return VersionInfo(
         dataset=dataset, number=version.number, author=author, created_at=version.created_at,
         message=version.message, files=version.file_count, bytes=version.total_bytes,
-        digest=version.digest, tags=tags, git=git,
+        digest=version.digest, tags=tags, git=git, aliases=alias_names or [],
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from workspace.audit import Action, record
 from workspace.auth import Caller
-from workspace.datasets import versions
+from workspace.datasets import locks, versions
 from workspace.datasets.manifest import ManifestEntry
 from workspace.datasets.versions import GitInfo
 from workspace.db.models import TrackedPath
@@ -68,7 +70,8 @@ def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
             open_root(workspace.path, caller) as root_fd:
         report, rows = _ingest_path(ctx, caller, root_fd, tracked.path, tracked.kind, cache,
-                                    skip_symlinks, reporter)
+                                    skip_symlinks, reporter,
+                                    guard=_lock_guard(ctx, caller, tracked))
         with ctx.db.write() as session:
             manifest = _named_for_dataset(session, tracked.dataset_id, tracked.kind,
                                           report.manifest)
@@ -86,11 +89,13 @@ def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
 
 
 def _ingest_path(ctx: ServiceContext, caller: Caller, root_fd: int, relpath: str, kind: str,
-                 cache: local.Cache, skip_symlinks: bool,
-                 reporter: Reporter) -> tuple[IngestReport, list[dict[str, object]]]:
+                 cache: local.Cache, skip_symlinks: bool, reporter: Reporter,
+                 guard: Callable[[local.LocalState], None] = lambda state: None,
+                 ) -> tuple[IngestReport, list[dict[str, object]]]:
     state = local.compare(root_fd, relpath, kind, cache)
     local.require_storable(state, relpath, kind)
     local.require_supported(state, skip_symlinks, relpath)
+    guard(state)
     changed = sorted([*state.added, *state.modified])
     known = {p: ManifestEntry(p, oid, state.files[p].st_size, bool(state.files[p].st_mode & 0o100))
              for p, oid in state.oids.items() if p not in state.modified}
@@ -124,6 +129,24 @@ def _cache_rows(ctx: ServiceContext, root_fd: int, relpath: str, kind: str,
         elif seen is not None:
             rows.append(local.cache_row(path, entry.oid, seen, size=entry.size))
     return rows
+
+
+def _lock_guard(ctx: ServiceContext, caller: Caller,
+                tracked: TrackedPath) -> Callable[[local.LocalState], None]:
+    """Refuse before any file is touched when a changed path is locked by someone else
+    (``versions.commit`` checks again when it records the version)."""
+    def check(state: local.LocalState) -> None:
+        changed = [*state.added, *state.modified, *state.deleted]
+        if not changed:
+            return
+        with ctx.db.read() as session:
+            dataset = dq.dataset_by_id(session, tracked.dataset_id)
+            assert dataset is not None
+            if tracked.kind == "file":
+                changed = [entry.path for entry in dq.live_entries(session, dataset.id)]
+            locks.refuse_locked_by_others(session, dataset, caller, changed)
+
+    return check
 
 
 def _named_for_dataset(session: Session, dataset_id: int, kind: str,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from workspace import __version__
 from workspace.api.authz import authenticated, readable
-from workspace.api.deps import AccessDep, CallerDep, ContextDep
+from workspace.api.deps import AccessDep, CallerDep, ContextDep, SettingsDep
 from workspace.api.schemas import RegisterBody, encode
 from workspace.auth.identity import unix_name
 from workspace.db.queries import datasets as dq
@@ -21,10 +21,11 @@ router = APIRouter()
 
 
 @router.get("/health", dependencies=[authenticated()])
-def health(caller: CallerDep, ctx: ContextDep) -> dict[str, Any]:
+def health(caller: CallerDep, ctx: ContextDep, settings: SettingsDep) -> dict[str, Any]:
     uid = os.geteuid()  # `ws init` grants this user access when it is not the caller
     return {"version": __version__, "user": caller.name, "mode": ctx.mode,
-            "daemon": {"user": unix_name(uid), "uid": uid}}
+            "daemon": {"user": unix_name(uid), "uid": uid},
+            "lock_on_unlock": settings.lock_on_unlock}
 
 
 @router.post("/workspaces", status_code=201, dependencies=[authenticated()])

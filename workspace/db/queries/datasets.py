@@ -21,6 +21,10 @@ def dataset_by_name(session: Session, name: str, *, lock: bool = False) -> Datas
     return session.scalar(stmt)
 
 
+def dataset_by_id(session: Session, dataset_id: int) -> Dataset | None:
+    return session.get(Dataset, dataset_id)
+
+
 def dataset_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     rows = session.execute(select(Dataset.id, Dataset.name).where(Dataset.id.in_(set(ids))))
     return {row.id: row.name for row in rows}
@@ -104,6 +108,13 @@ def entries_at(
     if prefix:
         stmt = stmt.where(Entry.path.startswith(prefix, autoescape=True))
     return session.execute(stmt).all()
+
+
+def entry_at(session: Session, dataset_id: int, number: int, path: str) -> Any | None:
+    """The row (path, oid, size, executable) of one file of version ``number``, or None."""
+    stmt = select(Entry.path, Entry.oid, Entry.size, Entry.executable).where(
+        Entry.dataset_id == dataset_id, Entry.path == path, *_live_at(number))
+    return session.execute(stmt).first()
 
 
 def blame_rows(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 
-from workspace.cli.client import SKEW_HINT
+from workspace.client.daemon import SKEW_HINT
 from workspace.errors import InvalidInput, NotFound, PermissionDenied, WorkspaceError
 
 
