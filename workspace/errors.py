@@ -10,7 +10,7 @@
     ├── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
     ├── AuditTampered              exit 8, HTTP 409   (the audit chain or its checkpoints disagree)
     ├── DiskFull                   exit 9, HTTP 507   (no space left for the store or the database)
-    └── QuotaExceeded              exit 10, HTTP 507  (a write would take a dataset pattern past its quota)
+    └── QuotaExceeded              exit 10, HTTP 507  (a write would pass a quota)
 
 Every error carries a message (what happened) and a hint (what to do next).
 The daemon renders an error as one JSON shape, ``{"error": {...}}`` (see

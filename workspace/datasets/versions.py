@@ -19,6 +19,7 @@ from workspace.auth import Caller
 from workspace.datasets.manifest import Changes, Manifest, ManifestEntry, compare, digest
 from workspace.db.models import Dataset, Version
 from workspace.db.queries import datasets as q
+from workspace.db.queries import upkeep as uq
 from workspace.errors import Conflict, NotFound
 from workspace.refs import Ref, validate_name
 
@@ -42,6 +43,8 @@ class VersionInfo:
     digest: str
     tags: list[str]
     git: dict[str, Any] | None
+    pruned: dict[str, Any] | None = None  # {"by", "at", "how", "forced"} once pruned
+    damaged: list[str] | None = None  # paths whose objects failed verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,8 @@ def commit(
     dataset = _dataset_for_commit(session, dataset_name, author, base, kind)
     old = {e.path: _entry(e) for e in q.live_entries(session, dataset.id)}
     changes = compare(old, manifest)
-    if changes.empty and dataset.latest > 0:
+    if changes.empty and dataset.latest > 0 and uq.latest_kept(session, dataset.id) == (
+            dataset.latest):
         current = q.version(session, dataset.id, dataset.latest)
         assert current is not None
         return CommitOutcome(describe(session, dataset, current), changes, unchanged=True)
@@ -129,7 +133,7 @@ def _dataset_for_commit(
     validate_name(name)
     dataset = q.dataset_by_name(session, name, lock=True)
     if base is None:
-        if dataset is not None and dataset.latest > 0:
+        if dataset is not None and uq.latest_kept(session, dataset.id) is not None:
             raise Conflict(f"dataset {name} already exists",
                            hint=f"`ws get {name} PATH` checks it out; or choose another name")
         if dataset is None:
@@ -138,21 +142,22 @@ def _dataset_for_commit(
         return dataset
     if dataset is None:
         raise NotFound(f"dataset {name} does not exist", hint="`ws datasets` lists datasets")
-    if base != dataset.latest:
-        raise _stale_base(session, dataset, base)
+    current = uq.latest_kept(session, dataset.id)  # a pruned newest version is no base
+    if base != current:
+        raise _stale_base(session, dataset, base, current or dataset.latest)
     return dataset
 
 
-def _stale_base(session: Session, dataset: Dataset, base: int) -> Conflict:
-    latest = q.version(session, dataset.id, dataset.latest)
+def _stale_base(session: Session, dataset: Dataset, base: int, current: int) -> Conflict:
+    latest = q.version(session, dataset.id, current)
     assert latest is not None
     who = q.user_names(session, [latest.author_id]).get(latest.author_id, "?")
     return Conflict(
-        f"{dataset.name} is at version {dataset.latest} ({who}, "
+        f"{dataset.name} is at version {current} ({who}, "
         f"{latest.created_at:%Y-%m-%d %H:%M} UTC) but your copy is based on version {base}",
         hint="save your changed files elsewhere, `ws checkout PATH` to the latest version, "
         "put your changes back, then commit",
-        details={"dataset": dataset.name, "latest": dataset.latest, "base": base},
+        details={"dataset": dataset.name, "latest": current, "base": base},
     )
 
 
