@@ -12,7 +12,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workspace import __version__
 from workspace.api.access import Access
 from workspace.api.routes import access as access_routes
-from workspace.api.routes import accounts, audit, datasets, operations, workspaces
+from workspace.api.routes import (
+    accounts,
+    audit,
+    datasets,
+    maintenance,
+    operations,
+    workspaces,
+)
 from workspace.api.ttlcache import TtlCache
 from workspace.config import Settings
 from workspace.errors import InvalidInput, NotFound, WorkspaceError
@@ -27,7 +34,8 @@ def create_app(ctx: ServiceContext, settings: Settings, access: Access | None = 
     app.state.settings = settings
     app.state.access = access or Access()
     app.state.callers = TtlCache()  # peer -> Caller, see deps.get_caller
-    for module in (workspaces, operations, datasets, audit, accounts, access_routes):
+    for module in (workspaces, operations, datasets, audit, accounts, access_routes,
+                   maintenance):
         app.include_router(module.router, prefix="/v1")
     _install_error_handlers(app)
     return app

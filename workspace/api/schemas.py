@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,3 +88,37 @@ def _default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+ShortText = Annotated[str, Field(max_length=30)]
+
+
+class GcBody(Body):
+    dry_run: bool = False
+    grace: int | ShortText | None = None  # seconds, or 30m, 24h, 7d
+
+
+class FsckBody(Body):
+    read_data: bool = False
+    repair: bool = False
+
+
+class PruneBody(Body):
+    dataset: str = Field(max_length=200)
+    keep_last: int = Field(ge=1)
+    keep_tagged: bool = False
+    older_than: int | ShortText | None = None
+    dry_run: bool = False
+    force: bool = False
+
+
+class RemoveBody(Body):
+    ref: str = Field(max_length=400)
+    keep_tagged: bool = False
+    dry_run: bool = False
+    force: bool = False
+
+
+class QuotaBody(Body):
+    pattern: str = Field(max_length=200)
+    size: int | ShortText  # bytes, or 512M, 10GiB

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
-from workspace.db.models import Entry
+from workspace.db.models import Entry, TrackedFile, TrackedPath, User, Workspace
 from workspace.db.models_maintenance import DamagedObject, ScrubSlice
 
 
@@ -76,3 +76,14 @@ def record_slice(session: Session, *, store_id: str, fanout: str, at: datetime, 
 def delete_slices(session: Session, store_id: str, fanouts: Collection[str]) -> None:
     session.execute(delete(ScrubSlice).where(ScrubSlice.store_id == store_id,
                                              ScrubSlice.fanout.in_(list(fanouts))))
+
+
+def copies_of(session: Session, oid: str) -> Sequence[Any]:
+    """Where workspaces last held ``oid``: (root, owner uid, tracked path, kind, relpath)."""
+    stmt = (select(Workspace.path, User.uid, TrackedPath.path, TrackedPath.kind,
+                   TrackedFile.relpath)
+            .join(TrackedPath, TrackedPath.id == TrackedFile.tracked_path_id)
+            .join(Workspace, Workspace.id == TrackedPath.workspace_id)
+            .join(User, User.id == Workspace.owner_id)
+            .where(TrackedFile.oid == oid).order_by(Workspace.path, TrackedFile.relpath))
+    return session.execute(stmt).all()

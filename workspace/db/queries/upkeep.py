@@ -176,3 +176,11 @@ def latest_kept(session: Session, dataset_id: int) -> int | None:
     stmt = select(func.max(Version.number)).where(Version.dataset_id == dataset_id,
                                                   Version.number.not_in(pruned))
     return session.scalar(stmt)
+
+
+def oids_overlapping(session: Session, dataset_id: int, lo: int, hi: int) -> Sequence[str]:
+    """Objects of the dataset's entries live at some version in ``[lo, hi]``."""
+    stmt = select(Entry.oid).distinct().where(
+        Entry.dataset_id == dataset_id, Entry.added_in <= hi,
+        (Entry.removed_in.is_(None)) | (Entry.removed_in > lo))
+    return session.scalars(stmt).all()
