@@ -40,7 +40,8 @@ def resolve_kept(session: Session, ref: Ref) -> tuple[Dataset, Version]:
             f"{dataset.name}@{version.number} was pruned by {pruned['by']} on "
             f"{_when(pruned['at'])} ({pruned['how']}): its files are no longer kept",
             hint=f"`ws log {dataset.name}` shows the versions that remain",
-            details={"dataset": dataset.name, "version": version.number, "pruned": pruned})
+            details={"dataset": dataset.name, "version": version.number,
+                     "pruned": {**pruned, "at": _iso(pruned["at"])}})
     return dataset, version
 
 
@@ -82,6 +83,10 @@ def _removed(session: Session, dataset: Dataset) -> NotFound:
         f"{_when(last.get('at'))}: every version is pruned",
         hint=f"`ws log {dataset.name}` still shows its history; `ws add` can start it again",
         details={"dataset": dataset.name, "removed": True})
+
+
+def _iso(moment: object) -> str | None:
+    return moment.isoformat() if isinstance(moment, datetime) else None
 
 
 def _when(moment: object) -> str:

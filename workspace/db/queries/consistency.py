@@ -23,7 +23,7 @@ def all_checks(session: Session) -> list[str]:
 
 
 def _version_totals(session: Session) -> list[str]:
-    names = dict(session.execute(select(Dataset.id, Dataset.name)).tuples())
+    names = {row[0]: row[1] for row in session.execute(select(Dataset.id, Dataset.name))}
     added = _deltas(session, Entry.added_in)
     removed = _deltas(session, Entry.removed_in)
     problems = []

@@ -56,11 +56,11 @@ def all_entry_ranges(session: Session, dataset_ids: Collection[int] | None = Non
 
 
 def latest_numbers(session: Session) -> dict[int, int]:
-    return dict(session.execute(select(Dataset.id, Dataset.latest)).tuples())
+    return {row[0]: row[1] for row in session.execute(select(Dataset.id, Dataset.latest))}
 
 
 def dataset_ids_by_name(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(Dataset.name, Dataset.id)).tuples())
+    return {row[0]: row[1] for row in session.execute(select(Dataset.name, Dataset.id))}
 
 
 def pruned_numbers(session: Session, dataset_id: int | None = None) -> dict[int, list[int]]:
@@ -95,7 +95,8 @@ def version_sizes(session: Session) -> Iterator[tuple[int, int, str, int]]:
     """(dataset id, number, author name, bytes) of every version."""
     stmt = select(Version.dataset_id, Version.number, User.name, Version.total_bytes).join(
         User, User.id == Version.author_id)
-    yield from session.execute(stmt).tuples()
+    for row in session.execute(stmt):
+        yield row[0], row[1], row[2], row[3]
 
 
 def versions_of(session: Session, dataset_id: int) -> Sequence[Version]:
@@ -127,7 +128,7 @@ def object_sizes(session: Session, oids: Collection[str]) -> dict[str, int]:
     for start in range(0, len(wanted), _CHUNK):
         stmt = select(StoredObject.oid, StoredObject.size).where(
             StoredObject.oid.in_(wanted[start:start + _CHUNK]))
-        found.update(session.execute(stmt).tuples())
+        found.update((row[0], row[1]) for row in session.execute(stmt))
     return found
 
 
