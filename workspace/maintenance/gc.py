@@ -20,7 +20,7 @@ from workspace.auth import Caller
 from workspace.config import RetentionRule
 from workspace.db.queries import upkeep as q
 from workspace.errors import Conflict
-from workspace.maintenance.references import Liveness, referenced_in_fanout, still_referenced
+from workspace.maintenance.references import Liveness, referenced_in_fanouts, still_referenced
 from workspace.maintenance.retention import apply_rules
 from workspace.store.gc import Sweeper
 from workspace.store.pins import FANOUTS
@@ -36,7 +36,7 @@ def collect(ctx: ServiceContext, caller: Caller, *, grace: int, dry_run: bool,
         liveness = _liveness(ctx, retention if dry_run else [])
         reporter.start(FANOUTS, 0)
         sweeper = Sweeper(ctx.store, grace=grace, dry_run=dry_run)
-        report = sweeper.sweep(lambda fanout: _snapshot(ctx, liveness, fanout),
+        report = sweeper.sweep(lambda first, last: _snapshot(ctx, liveness, first, last),
                                lambda oids: _recheck(ctx, liveness, oids),
                                lambda done, seen: reporter.update(done, seen))
         result = {"dry_run": dry_run, "grace": grace, **asdict(report),
@@ -73,9 +73,9 @@ def _liveness(ctx: ServiceContext, planned: list[dict[str, Any]]) -> Liveness:
     return Liveness(pruned, latest)
 
 
-def _snapshot(ctx: ServiceContext, liveness: Liveness, fanout: str) -> set[str]:
+def _snapshot(ctx: ServiceContext, liveness: Liveness, first: str, last: str) -> set[str]:
     with ctx.db.read() as session:
-        return referenced_in_fanout(session, liveness, fanout)
+        return referenced_in_fanouts(session, liveness, first, last)
 
 
 def _recheck(ctx: ServiceContext, liveness: Liveness, oids: list[str]) -> set[str]:

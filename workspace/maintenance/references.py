@@ -50,9 +50,10 @@ class Liveness:
         return [n for n in range(added_in, end) if n not in pruned]
 
 
-def referenced_in_fanout(session: Session, liveness: Liveness, fanout: str) -> set[str]:
-    """The objects of one fan-out directory that some kept version references."""
-    lo, hi = q.fanout_bounds(fanout)
+def referenced_in_fanouts(session: Session, liveness: Liveness, first: str,
+                          last: str) -> set[str]:
+    """The objects of fan-out directories ``first``..``last`` that some kept version references."""
+    lo, hi = first, q.fanout_bounds(last)[1]
     return {row.oid for row in q.entry_ranges(session, lo, hi)
             if liveness.live(row.dataset_id, row.added_in, row.removed_in)}
 

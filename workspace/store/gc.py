@@ -4,8 +4,8 @@ The store does not know what versions reference; the caller (``maintenance/gc.py
 says it through two callbacks, and this module keeps the rules that make an
 unlink safe (docs/design.md, "Garbage collection"):
 
-1. ``snapshot(fanout)``: the referenced ids of one fan-out, read without any
-   lock. Everything else in that directory is a *candidate*.
+1. ``snapshot(first, last)``: the referenced ids of a group of fan-outs, read
+   without any lock. Everything else in those directories is a *candidate*.
 2. A candidate is skipped, without a lock, if it is pinned, has more than
    one link (a workspace still holds it: a user's checkout never loses a
    file), or changed (``ctime``: published, linked, chmod-ed) within the grace
@@ -16,7 +16,7 @@ unlink safe (docs/design.md, "Garbage collection"):
    ``unlinkat`` it. In-memory pins are read before the database, so an
    operation whose version commits in between is seen one way or the other.
 
-Memory is bounded by one fan-out directory (~1/256 of the store).
+Memory is bounded by one group of fan-out directories (1/16 of the store's ids).
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from workspace.store.hashing import is_oid
 from workspace.store.objects import ObjectStore
 from workspace.store.pins import FANOUTS
 
-Snapshot = Callable[[str], set[str]]
+Snapshot = Callable[[str, str], set[str]]  # (first fan-out, last fan-out) -> referenced ids
+GROUP = 16  # fan-outs per snapshot query: 1/16 of the store's ids in memory at most
 Recheck = Callable[[list[str]], set[str]]
 Progress = Callable[[int, int], None]  # (fan-outs done, objects examined)
 
@@ -69,12 +70,14 @@ class Sweeper:
 
     def sweep(self, snapshot: Snapshot, recheck: Recheck,
               progress: Progress = lambda done, seen: None) -> SweepReport:
-        for index in range(FANOUTS):
-            fanout = f"{index:02x}"
-            names = self._list(fanout)
-            if names:
-                self._sweep_fanout(fanout, names, snapshot(fanout), recheck)
-            progress(index + 1, self.report.objects)
+        for start in range(0, FANOUTS, GROUP):
+            fanouts = [f"{index:02x}" for index in range(start, start + GROUP)]
+            listed = {fanout: self._list(fanout) for fanout in fanouts}
+            referenced = snapshot(fanouts[0], fanouts[-1]) if any(listed.values()) else set()
+            for fanout, names in listed.items():
+                if names:
+                    self._sweep_fanout(fanout, names, referenced, recheck)
+            progress(start + GROUP, self.report.objects)
         if not self._dry_run:
             self.report.tmp_removed, self.report.tmp_bytes = self._layout.sweep_temps(
                 self._cutoff)
