@@ -113,7 +113,8 @@ def _repair(ctx: ServiceContext, caller: Caller, sources: list[RepairSource],
         damaged = [row.oid for row in hq.damaged(session, ctx.store.store_id)]
     fixed = []
     for oid in damaged:
-        where = "store" if ctx.store.verify(oid) else restore(ctx.store, oid, sources)
+        good = ctx.store.exists(oid) and ctx.store.verify(oid)  # re-added since?
+        where = "store" if good else restore(ctx.store, oid, sources)
         if where is None:
             continue
         with ctx.db.write() as session:
