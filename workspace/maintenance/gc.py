@@ -80,7 +80,7 @@ def _snapshot(ctx: ServiceContext, liveness: Liveness, first: str, last: str) ->
 
 def _recheck(ctx: ServiceContext, liveness: Liveness, oids: list[str]) -> set[str]:
     with ctx.db.read() as session:
-        return still_referenced(session, oids, liveness)
+        return still_referenced(session, oids, liveness, pin_rows=not ctx.db.is_sqlite)
 
 
 def _rule_summary(result: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,9 @@ class Liveness:
         inside = bisect_left(pruned, end) - bisect_left(pruned, added_in)
         return inside < end - added_in
 
+    def datasets_with_pruned(self) -> set[int]:
+        return {dataset for dataset, numbers in self._pruned.items() if numbers}
+
     def kept_numbers(self, dataset_id: int, added_in: int, removed_in: int | None) -> list[int]:
         """The kept versions in the entry's range (for damage reports; ranges are short)."""
         end = removed_in if removed_in is not None else self._latest.get(dataset_id, 0) + 1
@@ -54,18 +57,24 @@ def referenced_in_fanouts(session: Session, liveness: Liveness, first: str,
                           last: str) -> set[str]:
     """The objects of fan-out directories ``first``..``last`` that some kept version references."""
     lo, hi = first, q.fanout_bounds(last)[1]
-    return {row.oid for row in q.entry_ranges(session, lo, hi)
-            if liveness.live(row.dataset_id, row.added_in, row.removed_in)}
+    pruned = liveness.datasets_with_pruned()
+    found = q.oids_between(session, lo, hi, without=pruned)  # nothing pruned: all live
+    if pruned:
+        found.update(row.oid for row in q.entry_ranges(session, lo, hi, only=pruned)
+                     if liveness.live(row.dataset_id, row.added_in, row.removed_in))
+    return found
 
 
-def still_referenced(session: Session, oids: Collection[str], liveness: Liveness) -> set[str]:
+def still_referenced(session: Session, oids: Collection[str], liveness: Liveness, *,
+                     pin_rows: bool = True) -> set[str]:
     """Of ``oids``, those pinned in the database or referenced by a kept version, now.
 
+    Pin rows exist only where several daemons share the database (``pin_rows``).
     Pins are read before references: a version commits its entries and drops
     its pins in one transaction, so whichever side of that commit this lands
     on, the object is seen (as pinned, or as referenced).
     """
-    keep = q.pinned_among(session, oids)
+    keep = q.pinned_among(session, oids) if pin_rows else set()
     rest = [oid for oid in oids if oid not in keep]
     if rest:
         keep.update(row.oid for row in q.entry_ranges_of(session, rest)

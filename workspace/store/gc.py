@@ -10,11 +10,12 @@ unlink safe (docs/design.md, "Garbage collection"):
    one link (a workspace still holds it: a user's checkout never loses a
    file), or changed (``ctime``: published, linked, chmod-ed) within the grace
    period.
-3. Under the fan-out lock (the one every pinning operation takes): drop the
-   candidates pinned meanwhile, then ask ``recheck`` which are referenced or
-   pinned in the database *now*, then ``lstat`` each survivor once more and
-   ``unlinkat`` it. In-memory pins are read before the database, so an
-   operation whose version commits in between is seen one way or the other.
+3. Under the candidates' fan-out locks (the ones every pinning operation
+   takes; gc takes a group's in ascending order): drop the candidates pinned
+   meanwhile, then ask ``recheck`` which are referenced or pinned in the
+   database *now*, then ``lstat`` each survivor once more and ``unlinkat`` it.
+   In-memory pins are read before the database, so an operation whose version
+   commits in between is seen one way or the other.
 
 Memory is bounded by one group of fan-out directories (1/16 of the store's ids).
 """
@@ -25,6 +26,7 @@ import os
 import stat
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from workspace.store.hashing import is_oid
@@ -73,29 +75,28 @@ class Sweeper:
         for start in range(0, FANOUTS, GROUP):
             fanouts = [f"{index:02x}" for index in range(start, start + GROUP)]
             listed = {fanout: self._list(fanout) for fanout in fanouts}
-            referenced = snapshot(fanouts[0], fanouts[-1]) if any(listed.values()) else set()
-            for fanout, names in listed.items():
-                if names:
-                    self._sweep_fanout(fanout, names, referenced, recheck)
+            if any(listed.values()):
+                self._sweep_group(listed, snapshot(fanouts[0], fanouts[-1]), recheck)
             progress(start + GROUP, self.report.objects)
         if not self._dry_run:
             self.report.tmp_removed, self.report.tmp_bytes = self._layout.sweep_temps(
                 self._cutoff)
         return self.report
 
-    def _sweep_fanout(self, fanout: str, names: list[str], referenced: set[str],
-                      recheck: Recheck) -> None:
-        self.report.objects += len(names)
+    def _sweep_group(self, listed: dict[str, list[str]], referenced: set[str],
+                     recheck: Recheck) -> None:
         candidates = []
-        for name in names:
-            oid = fanout + name
-            if oid in referenced or not is_oid(oid):
-                continue  # a stray name is fsck's to report, not gc's to delete
-            found = self._candidate(oid)
-            if found is not None:
-                candidates.append(found)
+        for fanout, names in listed.items():
+            self.report.objects += len(names)
+            for name in names:
+                oid = fanout + name
+                if oid in referenced or not is_oid(oid):
+                    continue  # a stray name is fsck's to report, not gc's to delete
+                found = self._candidate(oid)
+                if found is not None:
+                    candidates.append(found)
         if candidates:
-            self._remove_locked(fanout, candidates, recheck)
+            self._remove_locked(sorted({c.name[:2] for c in candidates}), candidates, recheck)
 
     def _candidate(self, oid: str) -> _Candidate | None:
         """A removable-looking object, or None (counting why it stays)."""
@@ -118,8 +119,11 @@ class Sweeper:
             return False
         return True
 
-    def _remove_locked(self, fanout: str, candidates: list[_Candidate], recheck: Recheck) -> None:
-        with self._store.pins.fanout_lock(fanout):
+    def _remove_locked(self, fanouts: list[str], candidates: list[_Candidate],
+                       recheck: Recheck) -> None:
+        with ExitStack() as locks:
+            for fanout in fanouts:  # always in ascending order: nothing else takes two
+                locks.enter_context(self._store.pins.fanout_lock(fanout))
             unpinned = [c for c in candidates if not self._still_pinned(c.name)]
             keep = recheck([c.name for c in unpinned]) if unpinned else set()
             for candidate in unpinned:
