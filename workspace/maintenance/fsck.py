@@ -21,13 +21,13 @@ from typing import Any
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.db.queries import health as hq
-from workspace.db.queries import upkeep as q
 from workspace.db.queries.consistency import all_checks
 from workspace.maintenance.gc import exclusive
-from workspace.maintenance.references import Liveness
+from workspace.maintenance.references import Liveness, referenced_sizes
 from workspace.maintenance.repair import RepairSource, WorkspaceCopies, restore
 from workspace.maintenance.verification import last_verified, mark_damaged, record_slices
 from workspace.store.fsck import Finding, Rehasher, inspect
+from workspace.store.gc import GROUP
 from workspace.store.pins import FANOUTS
 from workspace.workspaces.context import Reporter, ServiceContext
 
@@ -64,32 +64,32 @@ def _scan(ctx: ServiceContext, liveness: Liveness, read_data: bool,
           reporter: Reporter) -> _Run:
     run = _Run()
     reporter.start(FANOUTS, 0)
-    for index in range(FANOUTS):
-        fanout = f"{index:02x}"
-        expected = _expected(ctx, liveness, fanout)
-        findings, sizes = inspect(ctx.store, fanout, expected)
-        run.findings += findings
-        run.missing += sorted(oid for oid in expected if oid not in sizes)
-        run.objects += len(sizes)
-        run.bytes += sum(sizes.values())
-        if read_data:
-            _rehash(ctx, run, fanout, sizes)
-        reporter.update(index + 1, run.bytes)
+    with Rehasher(ctx.store) as rehasher:
+        for start in range(0, FANOUTS, GROUP):
+            _scan_group(ctx, liveness, run, rehasher if read_data else None, start)
+            reporter.update(start + GROUP, run.bytes)
     return run
 
 
-def _expected(ctx: ServiceContext, liveness: Liveness, fanout: str) -> dict[str, int]:
-    """The referenced objects of one fan-out with the sizes their entries record."""
-    lo, hi = q.fanout_bounds(fanout)
+def _scan_group(ctx: ServiceContext, liveness: Liveness, run: _Run, rehasher: Rehasher | None,
+                start: int) -> None:
+    """Fan-outs ``start``..``start + GROUP - 1``: one query for what they should hold."""
+    fanouts = [f"{index:02x}" for index in range(start, start + GROUP)]
     with ctx.db.read() as session:
-        rows = q.entry_ranges(session, lo, hi)
-        live = {row.oid for row in rows if liveness.live(row.dataset_id, row.added_in,
-                                                         row.removed_in)}
-        return q.object_sizes(session, live)
+        expected = referenced_sizes(session, liveness, fanouts[0], fanouts[-1])
+    for fanout in fanouts:
+        findings, sizes = inspect(ctx.store, fanout, expected)
+        run.findings += findings
+        run.missing += sorted(oid for oid in expected if oid.startswith(fanout)
+                              and oid not in sizes)
+        run.objects += len(sizes)
+        run.bytes += sum(sizes.values())
+        if rehasher is not None:
+            _rehash(rehasher, run, fanout, sizes)
 
 
-def _rehash(ctx: ServiceContext, run: _Run, fanout: str, sizes: dict[str, int]) -> None:
-    results = Rehasher(ctx.store).verify(sizes)
+def _rehash(rehasher: Rehasher, run: _Run, fanout: str, sizes: dict[str, int]) -> None:
+    results = rehasher.verify(sizes)
     corrupt = [oid for oid, ok in results.items() if ok is False]
     run.findings += [Finding("corrupt", oid, "its bytes do not hash to its name")
                      for oid in corrupt]

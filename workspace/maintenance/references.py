@@ -80,3 +80,16 @@ def still_referenced(session: Session, oids: Collection[str], liveness: Liveness
         keep.update(row.oid for row in q.entry_ranges_of(session, rest)
                     if liveness.live(row.dataset_id, row.added_in, row.removed_in))
     return keep
+
+
+def referenced_sizes(session: Session, liveness: Liveness, first: str,
+                     last: str) -> dict[str, int]:
+    """The referenced objects of fan-outs ``first``..``last`` with the sizes entries record."""
+    lo, hi = first, q.fanout_bounds(last)[1]
+    pruned = liveness.datasets_with_pruned()
+    found = q.sizes_between(session, lo, hi, without=pruned)
+    if pruned:
+        live = {row.oid for row in q.entry_ranges(session, lo, hi, only=pruned)
+                if liveness.live(row.dataset_id, row.added_in, row.removed_in)}
+        found.update(q.object_sizes(session, live))
+    return found

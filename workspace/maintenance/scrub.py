@@ -56,14 +56,15 @@ def _verify(ctx: ServiceContext, fanouts: list[str]) -> tuple[dict[str, tuple[in
                                                               list[str]]:
     verified: dict[str, tuple[int, int, int]] = {}
     corrupt: list[str] = []
-    for fanout in fanouts:
-        oids = [fanout + name for name in list_fanout(ctx.store.layout.objects_fd, fanout)]
-        hasher = Rehasher(ctx.store)
-        bad = [oid for oid, ok in hasher.verify(oids).items() if ok is False]
-        for oid in bad:
-            mark_damaged(ctx, ACTOR, oid, "corrupt")
-        corrupt += bad
-        verified[fanout] = (hasher.objects, hasher.bytes, len(bad))
+    with Rehasher(ctx.store) as hasher:
+        for fanout in fanouts:
+            before = (hasher.objects, hasher.bytes)
+            oids = [fanout + name for name in list_fanout(ctx.store.layout.objects_fd, fanout)]
+            bad = [oid for oid, ok in hasher.verify(oids).items() if ok is False]
+            for oid in bad:
+                mark_damaged(ctx, ACTOR, oid, "corrupt")
+            corrupt += bad
+            verified[fanout] = (hasher.objects - before[0], hasher.bytes - before[1], len(bad))
     return verified, corrupt
 
 

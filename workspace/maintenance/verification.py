@@ -44,11 +44,8 @@ def _versions_holding(session: Session, store_id: str, oid: str) -> list[str]:
 
 
 def record_slices(db: Database, store_id: str, verified: dict[str, tuple[int, int, int]]) -> None:
-    now = datetime.now(UTC)
     with db.write() as session:
-        for fanout, (objects, size, corrupt) in verified.items():
-            hq.record_slice(session, store_id=store_id, fanout=fanout, at=now, objects=objects,
-                            size=size, corrupt=corrupt)
+        hq.replace_slices(session, store_id, verified, datetime.now(UTC))
 
 
 def last_verified(session: Session, store_id: str) -> dict[str, Any]:

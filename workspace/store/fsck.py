@@ -70,12 +70,16 @@ def _judge(oid: str, st: os.stat_result, euid: int, size: int | None) -> list[Fi
 
 
 class Rehasher:
-    """Re-hash objects in parallel; ``verify`` answers True/False per object (None: gone)."""
+    """Re-hash objects in parallel; ``verify`` answers True/False per object (None: gone).
+
+    One pool of threads for the rehasher's life: use it as a context manager.
+    """
 
     def __init__(self, store: ObjectStore, *, threads: int | None = None,
                  progress: Progress = lambda objects, size: None) -> None:
         self._store = store
-        self._threads = threads or max(2, os.cpu_count() or 2)
+        self._pool = ThreadPoolExecutor(threads or max(2, os.cpu_count() or 2),
+                                        thread_name_prefix="rehash")
         self._progress = progress
         self._lock = threading.Lock()
         self.objects = 0
@@ -83,8 +87,16 @@ class Rehasher:
 
     def verify(self, oids: Iterable[str]) -> dict[str, bool | None]:
         wanted = list(oids)
-        with ThreadPoolExecutor(self._threads, thread_name_prefix="rehash") as pool:
-            return dict(zip(wanted, pool.map(self._verify_one, wanted), strict=True))
+        return dict(zip(wanted, self._pool.map(self._verify_one, wanted), strict=True))
+
+    def close(self) -> None:
+        self._pool.shutdown()
+
+    def __enter__(self) -> Rehasher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _verify_one(self, oid: str) -> bool | None:
         try:

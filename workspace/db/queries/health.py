@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from workspace.db.models import Entry, TrackedFile, TrackedPath, User, Workspace
@@ -62,17 +62,6 @@ def scrub_slices(session: Session, store_id: str) -> dict[str, ScrubSlice]:
     return {row.fanout: row for row in session.scalars(stmt)}
 
 
-def record_slice(session: Session, *, store_id: str, fanout: str, at: datetime, objects: int,
-                 size: int, corrupt: int) -> None:
-    row = session.get(ScrubSlice, (store_id, fanout))
-    if row is None:
-        session.add(ScrubSlice(store_id=store_id, fanout=fanout, verified_at=at,
-                               objects=objects, bytes=size, corrupt=corrupt))
-    else:
-        row.verified_at, row.objects, row.bytes, row.corrupt = at, objects, size, corrupt
-    session.flush()
-
-
 def delete_slices(session: Session, store_id: str, fanouts: Collection[str]) -> None:
     session.execute(delete(ScrubSlice).where(ScrubSlice.store_id == store_id,
                                              ScrubSlice.fanout.in_(list(fanouts))))
@@ -87,3 +76,15 @@ def copies_of(session: Session, oid: str) -> Sequence[Any]:
             .join(User, User.id == Workspace.owner_id)
             .where(TrackedFile.oid == oid).order_by(Workspace.path, TrackedFile.relpath))
     return session.execute(stmt).all()
+
+
+def replace_slices(session: Session, store_id: str,
+                   verified: dict[str, tuple[int, int, int]], at: datetime) -> None:
+    """Record many slices at once: one delete, one multi-row insert."""
+    if not verified:
+        return
+    delete_slices(session, store_id, list(verified))
+    session.connection().execute(insert(ScrubSlice), [
+        {"store_id": store_id, "fanout": fanout, "verified_at": at, "objects": objects,
+         "bytes": size, "corrupt": corrupt}
+        for fanout, (objects, size, corrupt) in verified.items()])

@@ -41,6 +41,15 @@ def entry_ranges(session: Session, lo: str, hi: str,
     yield from session.execute(stmt)
 
 
+def sizes_between(session: Session, lo: str, hi: str, *,
+                  without: Collection[int]) -> dict[str, int]:
+    """oid -> size of the entries in ``[lo, hi)`` of datasets not in ``without`` (plain rows)."""
+    stmt = select(Entry.oid, Entry.size).where(Entry.oid >= lo, Entry.oid < hi)
+    if without:
+        stmt = stmt.where(Entry.dataset_id.not_in(sorted(without)))
+    return {row[0]: row[1] for row in session.connection().execute(stmt)}
+
+
 def oids_between(session: Session, lo: str, hi: str, *, without: Collection[int]) -> set[str]:
     """The distinct object ids in ``[lo, hi)`` held by entries of datasets not in ``without``.
 
