@@ -147,9 +147,19 @@ def _carry_out(session: Session, caller: Caller, plan: Plan, *, how: str, forced
 
 
 def _freed_bytes(session: Session, dataset_id: int, numbers: list[int]) -> dict[str, int]:
-    """The objects that pruning ``numbers`` leaves unreferenced: what gc may then free."""
+    sizes = losing_references(session, dataset_id, numbers)
+    return {"objects": len(sizes), "bytes": sum(sizes.values())}
+
+
+def losing_references(session: Session, dataset_id: int, numbers: list[int]) -> dict[str, int]:
+    """oid -> size of the objects that pruning ``numbers`` leaves with no kept reference.
+
+    The one place that knows which objects lose their last reference when
+    versions are pruned: gc may free them (unless a workspace links them), and
+    per-object state keyed by references (issue 9's ACL entries) can follow it.
+    """
     if not numbers:
-        return {"objects": 0, "bytes": 0}
+        return {}
     before = Liveness.load(session)
     after_pruned = q.pruned_numbers(session)
     after_pruned[dataset_id] = sorted({*after_pruned.get(dataset_id, []), *numbers})
@@ -157,10 +167,9 @@ def _freed_bytes(session: Session, dataset_id: int, numbers: list[int]) -> dict[
     touched = set(q.oids_overlapping(session, dataset_id, min(numbers), max(numbers)))
     rows = q.entry_ranges_of(session, touched)
     live_after = {r.oid for r in rows if after.live(r.dataset_id, r.added_in, r.removed_in)}
-    freed = [r for r in rows if r.oid not in live_after
-             and before.live(r.dataset_id, r.added_in, r.removed_in)]
-    sizes = q.object_sizes(session, {r.oid for r in freed})
-    return {"objects": len(sizes), "bytes": sum(sizes.values())}
+    freed = {r.oid for r in rows if r.oid not in live_after
+             and before.live(r.dataset_id, r.added_in, r.removed_in)}
+    return q.object_sizes(session, freed)
 
 
 def _dataset(session: Session, name: str) -> Dataset:
