@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,9 +30,36 @@ from pydantic_settings import (
 )
 
 from workspace.errors import InvalidInput
+from workspace.units import parse_duration, parse_size
 
 DEFAULT_HOME = Path("~/.local/share/workspace")
 SOCKET_NAME = "ws.sock"
+
+Seconds = Annotated[int, BeforeValidator(parse_duration)]
+"""A duration: seconds, or ``30m``, ``24h``, ``7d``, ``2w``."""
+Bytes = Annotated[int, BeforeValidator(parse_size)]
+"""A size: bytes, or ``512M``, ``10GiB`` (binary units)."""
+
+
+class RetentionRule(BaseModel):
+    """Keep the newest ``keep_last`` versions of the datasets matching ``pattern``.
+
+    ``older_than`` (optional) limits pruning to versions at least that old.
+    Tagged versions and versions checked out in a workspace are always kept.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str
+    keep_last: PositiveInt
+    older_than: Seconds | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_trailing_star(cls, value: str) -> str:
+        if not value or "*" in value[:-1]:
+            raise ValueError("a pattern is a dataset name or a prefix ending in one '*'")
+        return value
 
 
 class Settings(BaseSettings):
@@ -57,6 +92,11 @@ class Settings(BaseSettings):
     request_body_timeout: PositiveFloat = 10.0
     protected_aliases: list[str] = ["production"]
     lock_on_unlock: bool = False
+    gc_grace: Seconds = 86400
+    retention: list[RetentionRule] = []
+    min_free: Bytes = 0
+    scrub_interval: Seconds = 86400
+    scrub_period: Seconds = 30 * 86400
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

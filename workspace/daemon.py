@@ -128,6 +128,9 @@ def require_protected_hardlinks(sysctl: Path = PROTECTED_HARDLINKS) -> None:
 @contextmanager
 def _service_context(settings: Settings) -> Iterator[ServiceContext]:
     from workspace.db import Database, migrate
+    from workspace.maintenance.pins import clear_stale_rows
+    from workspace.maintenance.quotas import WriteLimits
+    from workspace.maintenance.scrub import Scrubber
     from workspace.store import ObjectStore, prepare_leases
     from workspace.workspaces.context import ServiceContext, resolve_link_mode
 
@@ -135,15 +138,21 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
     db = Database(settings.db_url)
     store = ObjectStore.open(settings.store_path)
     prepare_leases()
+    clear_stale_rows(db, store)
     log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
     link_mode = resolve_link_mode(settings.link_mode, os.geteuid())
     if link_mode == "hardlink" and os.geteuid() == 0:
         log.warning(ROOT_HARDLINKS)
-    ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=link_mode)
+    ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=link_mode,
+                         limits=WriteLimits(min_free=settings.min_free))
     watcher = _start_watcher(settings, ctx)
+    scrubber = Scrubber(ctx, interval=settings.scrub_interval,
+                        period=settings.scrub_period).start() if settings.scrub_interval else None
     try:
         yield ctx
     finally:
+        if scrubber is not None:
+            scrubber.close()
         if watcher is not None:
             watcher.close()
         store.close()

@@ -24,8 +24,9 @@ ROLES = {"bob": "reader", "wendy": "writer", "mia": "maintainer"}
 OPERATIONS = {
     "ls": "reader", "log": "reader", "blame": "reader", "diff": "reader", "get": "reader",
     "add": "writer", "commit": "writer",
-    "tag": "maintainer",
+    "tag": "maintainer", "prune": "maintainer", "rm": "maintainer",
     "user-list": "admin", "policy-list": "admin", "audit-all": "admin",
+    "gc": "admin", "fsck": "admin", "quota-list": "admin",
 }
 ORDER = ["reader", "writer", "maintainer", "admin"]
 if os.geteuid() != 0:
@@ -81,6 +82,9 @@ def _attempt(daemon: Daemon, who: Identity, cwd: Path,
         "tag": ["tag", "vision/cats@1", tag],
         "user-list": ["user", "list"], "policy-list": ["policy", "list"],
         "audit-all": ["audit"],
+        "prune": ["prune", "vision/cats", "--keep-last", "5", "--dry-run"],
+        "rm": ["rm", "vision/cats@1", "--dry-run"],
+        "gc": ["gc", "--dry-run"], "fsck": ["fsck"], "quota-list": ["quota", "list"],
     }[operation]
     if operation == "commit":  # needs a tracked path of one's own: check one out first
         daemon.ws("get", "vision/cats", f"got-{who.name}", cwd=cwd, user=who, check=False)

@@ -27,6 +27,7 @@ from workspace.api.routes import (
     datasets,
     files,
     locks,
+    maintenance,
     operations,
     workspaces,
 )
@@ -50,7 +51,7 @@ def create_app(ctx: ServiceContext, settings: Settings, access: Access) -> FastA
     app.state.fd_tickets = FdTickets()  # redeemed on the fd socket (api/fdpass.py)
     app.state.fd_socket = None  # its path, once the daemon serves it
     for module in (workspaces, operations, datasets, files, aliases, locks, audit, accounts,
-                   access_routes):
+                   access_routes, maintenance):
         app.include_router(module.router, prefix="/v1")
     _install_error_handlers(app)
     app.add_middleware(NoticeHeaders)

@@ -118,3 +118,37 @@ class OpenBody(Body):
     ref: str = Field(max_length=400)
     path: str = Field(max_length=4096)
     fd: bool = True  # false: only describe the file (the client will stream it)
+
+
+ShortText = Annotated[str, Field(max_length=30)]
+
+
+class GcBody(Body):
+    dry_run: bool = False
+    grace: int | ShortText | None = None  # seconds, or 30m, 24h, 7d
+
+
+class FsckBody(Body):
+    read_data: bool = False
+    repair: bool = False
+
+
+class PruneBody(Body):
+    dataset: str = Field(max_length=200)
+    keep_last: int = Field(ge=1)
+    keep_tagged: bool = False
+    older_than: int | ShortText | None = None
+    dry_run: bool = False
+    force: bool = False
+
+
+class RemoveBody(Body):
+    ref: str = Field(max_length=400)
+    keep_tagged: bool = False
+    dry_run: bool = False
+    force: bool = False
+
+
+class QuotaBody(Body):
+    pattern: str = Field(max_length=200)
+    size: int | ShortText  # bytes, or 512M, 10GiB

@@ -47,7 +47,8 @@ def blame(
     if as_json:
         print_json(answer)
         return
-    rows = [[str(f.get("path")), str(f.get("version")), str(f.get("author")),
+    rows = [[str(f.get("path")), f"{f.get('version')}{' (pruned)' if f.get('pruned') else ''}",
+             str(f.get("author")),
              short_time(f.get("created_at")), _code(f.get("git_commit")),
              subject(f.get("message"))] for f in answer.get("files") or []]
     title = f"{answer.get('dataset')}@{answer.get('version')}"

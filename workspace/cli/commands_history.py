@@ -146,12 +146,22 @@ def _print_dataset_log(answer: Json) -> None:
             human_size(v.get("bytes")),
             ", ".join(v.get("tags") or []),
             ", ".join(v.get("aliases") or []),
+            _state(v),
             subject(v.get("message")),
         ]
         for v in answer.get("versions") or []
     ]
-    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Aliases", "Message")
+    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Aliases", "State",
+               "Message")
     table(columns, rows, title=str(answer.get("dataset")))
+
+
+def _state(version: Json) -> str:
+    """`pruned by bob 2026-12-01 10:00`, `DAMAGED`, or empty for a version in use."""
+    pruned = version.get("pruned")
+    if isinstance(pruned, dict):
+        return f"pruned by {pruned.get('by')} {short_time(pruned.get('at'))}"
+    return "DAMAGED" if version.get("damaged") else ""
 
 
 def _print_path_log(answer: Json) -> None:
@@ -161,7 +171,8 @@ def _print_path_log(answer: Json) -> None:
     rows = [
         [
             str(c.get("version")),
-            _dir_change(c) if directory else str(c.get("change")),
+            (_dir_change(c) if directory else str(c.get("change")))
+            + (" (pruned)" if c.get("pruned") else ""),
             short_time(c.get("created_at")),
             str(c.get("author")),
             f"{plural(c.get('files') or 0, 'file')}, {human_size(c.get('size'))}"

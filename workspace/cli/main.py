@@ -26,6 +26,7 @@ from workspace.cli import (
     commands_history,
     commands_locks,
     commands_serve,
+    commands_store,
     commands_users,
     commands_workspace,
 )
@@ -65,6 +66,13 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("blame", commands_blame.blame),
     ),
     "Access": (("login", commands_users.login), ("logout", commands_users.logout)),
+    "Store": (
+        ("prune", commands_store.prune),
+        ("rm", commands_store.rm),
+        ("du", commands_store.du),
+        ("gc", commands_store.gc),
+        ("fsck", commands_store.fsck),
+    ),
     "Daemon": (("serve", commands_serve.serve),),
 }
 _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
@@ -75,6 +83,7 @@ _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
         ("policy", commands_access.policy_app),
         ("token", commands_users.token_app),
     ),
+    "Store": (("quota", commands_store.quota_app),),
 }
 for panel, commands in _COMMANDS.items():
     for name, function in commands:

@@ -22,6 +22,7 @@ from workspace.datasets.manifest import Changes, Manifest, ManifestEntry, compar
 from workspace.db.models import Dataset, Version
 from workspace.db.queries import aliases
 from workspace.db.queries import datasets as q
+from workspace.db.queries import upkeep as uq
 from workspace.errors import Conflict, NotFound
 from workspace.refs import Ref, validate_name
 
@@ -46,6 +47,8 @@ class VersionInfo:
     tags: list[str]
     git: dict[str, Any] | None
     aliases: list[str]
+    pruned: dict[str, Any] | None = None  # {"by", "at", "how", "forced"} once pruned
+    damaged: list[str] | None = None  # paths whose objects failed verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +104,15 @@ def commit(
 ) -> CommitOutcome:
     """Record ``manifest`` as the next version; ``base=None`` creates the dataset."""
     dataset = _dataset_for_commit(session, dataset_name, author, base, kind)
-    if base is not None and base != dataset.latest:
-        return _unchanged_since(session, dataset, base, manifest)
+    kept = uq.latest_kept(session, dataset.id)  # a pruned newest version is no base
+    if base is not None and base != kept:
+        return _unchanged_since(session, dataset, base, kept or dataset.latest, manifest)
     old = {e.path: _entry(e) for e in q.live_entries(session, dataset.id)}
     changes = compare(old, manifest)
     locks.refuse_locked_by_others(session, dataset, author,
                                   [*changes.added, *changes.modified, *changes.deleted])
-    if changes.empty and dataset.latest > 0:
+    if changes.empty and dataset.latest > 0 and uq.latest_kept(session, dataset.id) == (
+            dataset.latest):
         current = q.version(session, dataset.id, dataset.latest)
         assert current is not None
         return CommitOutcome(describe(session, dataset, current), changes, unchanged=True)
@@ -146,7 +151,7 @@ def _dataset_for_commit(
     validate_name(name)
     dataset = q.dataset_by_name(session, name, lock=True)
     if base is None:
-        if dataset is not None and dataset.latest > 0:
+        if dataset is not None and uq.latest_kept(session, dataset.id) is not None:
             raise Conflict(f"dataset {name} already exists",
                            hint=f"`ws get {name} PATH` checks it out; or choose another name")
         if dataset is None:
@@ -158,27 +163,27 @@ def _dataset_for_commit(
     return dataset
 
 
-def _unchanged_since(session: Session, dataset: Dataset, base: int,
+def _unchanged_since(session: Session, dataset: Dataset, base: int, current: int,
                      manifest: Manifest) -> CommitOutcome:
     """A commit based on an older version: nothing to commit if the data still is that
     version (not a conflict: nobody's work is at stake); otherwise the stale-base conflict."""
     held = q.version(session, dataset.id, base)
     changes = compare(manifest_at(session, dataset.id, base), manifest)
     if held is None or not changes.empty:
-        raise _stale_base(session, dataset, base)
+        raise _stale_base(session, dataset, base, current)
     return CommitOutcome(describe(session, dataset, held), changes, unchanged=True)
 
 
-def _stale_base(session: Session, dataset: Dataset, base: int) -> Conflict:
-    latest = q.version(session, dataset.id, dataset.latest)
+def _stale_base(session: Session, dataset: Dataset, base: int, current: int) -> Conflict:
+    latest = q.version(session, dataset.id, current)
     assert latest is not None
     who = q.user_names(session, [latest.author_id]).get(latest.author_id, "?")
     return Conflict(
-        f"{dataset.name} is at version {dataset.latest} ({who}, "
+        f"{dataset.name} is at version {current} ({who}, "
         f"{latest.created_at:%Y-%m-%d %H:%M} UTC) but your copy is based on version {base}",
         hint="save your changed files elsewhere, `ws checkout PATH` to the latest version, "
         "put your changes back, then commit",
-        details={"dataset": dataset.name, "latest": dataset.latest, "base": base},
+        details={"dataset": dataset.name, "latest": current, "base": base},
     )
 
 

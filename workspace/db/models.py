@@ -187,5 +187,6 @@ from workspace.db import (  # noqa: E402, F401
     models_aliases,
     models_auth,
     models_locks,
+    models_maintenance,
     models_policy,
 )

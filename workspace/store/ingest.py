@@ -27,6 +27,12 @@ explicit ``abort()`` removes the temps: nothing appears under a final name.
 A crash at any point before step 3 leaves only temps, which
 ``ObjectStore.open`` deletes. Objects are never modified in place.
 
+**Pins** (``pins.py``): every id staged is pinned, under its fan-out lock,
+before the batch looks whether the object exists, so gc can never unlink an
+object the batch has decided to rely on. The pins belong to the lease the
+caller passed (released when the version naming the objects has committed);
+without one, the batch pins for its own lifetime only.
+
 **Adoption** (single-user mode) skips the copy: the user's own inode becomes
 the object. A read lease proves nobody writes the file while it is hashed and
 made 0444 (see ``leases.py``); the temp is then a second hard link to the
@@ -52,6 +58,7 @@ from workspace.store.durability import fsync_dir, syncfs
 from workspace.store.hashing import copy_and_hash, hash_fd
 from workspace.store.layout import StoreLayout, adopt_temp_name
 from workspace.store.leases import lease_intact, leases_prepared, release_lease, take_read_lease
+from workspace.store.pins import PinLease, Pins
 from workspace.store.safefs import validate_name
 
 # The user's name cannot be linked into the store: another filesystem, the
@@ -87,8 +94,11 @@ class IngestBatch:
     batch per request.
     """
 
-    def __init__(self, layout: StoreLayout) -> None:
+    def __init__(self, layout: StoreLayout, pins: Pins, lease: PinLease | None = None) -> None:
         self._layout = layout
+        self._pins = pins
+        self._own_lease = lease is None
+        self.lease = lease if lease is not None else pins.lease()
         self._pending: dict[str, str] = {}  # oid -> temp name in tmp/
         self._staged_any = False
         self.published: set[str] = set()
@@ -103,10 +113,14 @@ class IngestBatch:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.abort()
+        finally:
+            if self._own_lease:
+                self.lease.release()
 
     def ingest_copy(self, src_fd: int) -> Staged:
         """Stage a copy of the regular file open at ``src_fd``."""
@@ -188,11 +202,14 @@ class IngestBatch:
         return Staged(oid, size, new=True)
 
     def _known(self, oid: str, size: int) -> bool:
-        """Staged here already, or stored; an object of another size is damaged, not known."""
+        """Pin ``oid``, then say whether it is an object already (or staged in this batch).
+        An object of another size is damaged, not known."""
         if oid in self._pending:
             return True
-        stored = self._layout.lstat(oid)
-        return stored is not None and stored.st_size == size
+        with self._pins.fanout_lock(oid):
+            self.lease.pin(oid)
+            stored = self._layout.lstat(oid)
+            return stored is not None and stored.st_size == size
 
     def _adopt_leased(self, dir_fd: int, name: str, fd: int, st: os.stat_result) -> Staged | None:
         """The part of adoption that runs under the read lease; undoes the chmod unless staged."""
@@ -235,6 +252,7 @@ class IngestBatch:
         if (linked.st_dev, linked.st_ino) != (st.st_dev, st.st_ino) or linked.st_nlink != 2:
             os.unlink(temp, dir_fd=tmp_fd)  # the name was swapped, or gained another link
             return None
+        self._layout.track_temp(temp)
         return temp
 
     def _publish_all(self) -> tuple[list[str], bool]:

@@ -22,6 +22,7 @@ from workspace.auth import Caller
 from workspace.db import Database
 from workspace.db.models import TrackedPath
 from workspace.errors import InvalidInput, NotFound
+from workspace.maintenance.quotas import WriteLimits
 from workspace.store import ObjectStore, safefs
 from workspace.workspaces.local import LocalState
 
@@ -62,6 +63,8 @@ class ServiceContext:
     mode: str = "single"
     link_mode: str = "hardlink"
     watcher: Watcher | None = None
+    limits: WriteLimits = field(default_factory=WriteLimits)
+    upkeep: threading.Lock = field(default_factory=threading.Lock)  # one gc/fsck/scrub at a time
     _locks: dict[int, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 

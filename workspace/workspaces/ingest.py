@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from workspace.datasets.manifest import ManifestEntry
 from workspace.errors import PermissionDenied
 from workspace.store import IngestBatch, ObjectStore, Staged, hash_fd, safefs
+from workspace.store.pins import PinLease
 
 Progress = Callable[[int, int], None]
 
@@ -67,6 +68,8 @@ class IngestOptions:
     owner_uid: int | None
     adopt: bool
     relink: bool
+    lease: PinLease | None = None  # pins held until the caller's version commits
+    on_staged: Callable[[set[str]], None] = lambda oids: None  # before objects are published
 
 
 def ingest(store: ObjectStore, base_fd: int, paths: list[str],
@@ -75,8 +78,9 @@ def ingest(store: ObjectStore, base_fd: int, paths: list[str],
     """Ingest ``paths`` (relative to ``base_fd``); ``known`` holds the unchanged files."""
     started = time.monotonic()
     report = IngestReport()
-    with store.batch() as batch:
+    with store.batch(options.lease) as batch:
         staged = _stage_all(batch, store, base_fd, paths, options, progress, len(known))
+        options.on_staged(set(batch.lease.oids))
         batch.commit()
     for item in staged:  # a concurrent add of the same bytes may have published them first
         item.created = item.staged.new and item.staged.oid in batch.published
@@ -128,8 +132,8 @@ def _stage_one(batch: IngestBatch, store: ObjectStore, dir_fd: int, relpath: str
     fd, st = safefs.open_regular_file(dir_fd, name, owner_uid=None)
     try:
         if options.owner_uid is not None and st.st_uid != options.owner_uid:
-            return _Staged(relpath, _stored_already(store, fd, st, name, options.owner_uid),
-                           st, adopted=False)
+            return _Staged(relpath, _stored_already(store, batch, fd, st, name,
+                                                    options.owner_uid), st, adopted=False)
         result = None
         if options.adopt and _adoptable(st):
             result = batch.adopt(dir_fd, name, fd)
@@ -141,8 +145,8 @@ def _stage_one(batch: IngestBatch, store: ObjectStore, dir_fd: int, relpath: str
         os.close(fd)
 
 
-def _stored_already(store: ObjectStore, fd: int, st: os.stat_result, name: str,
-                    owner_uid: int) -> Staged:
+def _stored_already(store: ObjectStore, batch: IngestBatch, fd: int, st: os.stat_result,
+                    name: str, owner_uid: int) -> Staged:
     """A file the caller does not own is refused, unless it is one the daemon put there.
 
     In service mode every link the daemon makes into a workspace (and every
@@ -154,7 +158,7 @@ def _stored_already(store: ObjectStore, fd: int, st: os.stat_result, name: str,
     """
     if st.st_uid == os.geteuid():
         oid = hash_fd(fd, st.st_size)
-        if store.stat(oid) is not None:
+        if store.pin_existing(batch.lease, oid):
             return Staged(oid, st.st_size, new=False)
     raise PermissionDenied(f"{name} is owned by uid {st.st_uid}, not by uid {owner_uid}",
                            hint="only the owner's own files and directories can be used")

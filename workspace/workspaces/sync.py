@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.datasets import versions
+from workspace.datasets.availability import resolve_usable
 from workspace.datasets.manifest import ManifestEntry
 from workspace.db.models import Dataset, TrackedPath, Version
 from workspace.db.queries import datasets as dq
@@ -49,8 +50,8 @@ def checkout(ctx: ServiceContext, caller: Caller, *, path: str, ref: str | None 
                                hint="`ws status` lists tracked paths; `ws get REF PATH` "
                                "checks a dataset out into a new path")
         current = dq.dataset_names(session, [tracked.dataset_id])[tracked.dataset_id]
-        target = _target(session, parse_ref(ref) if ref else Ref(current), digest, tracked.kind,
-                         tracked.path)
+        target = _target(session, ctx, parse_ref(ref) if ref else Ref(current), digest,
+                         tracked.kind, tracked.path)
         cache = wq.tracked_files(session, tracked.id)
     return _sync_and_record(ctx, caller, located.workspace, tracked, target, cache, force,
                             reporter, Action.WORKSPACE_PATH_CHECKOUT)
@@ -63,8 +64,8 @@ def get(ctx: ServiceContext, caller: Caller, *, ref: str, path: str, digest: str
         retarget = located.tracked is not None and located.inner == ""
         if not retarget:
             registry.check_new_tracked_path(session, located)
-            dataset, _ = versions.resolve(session, parse_ref(ref))
-            target = _target(session, parse_ref(ref), digest, dataset.kind, located.relpath)
+            dataset, _ = resolve_usable(session, parse_ref(ref), ctx.store.store_id)
+            target = _target(session, ctx, parse_ref(ref), digest, dataset.kind, located.relpath)
     if retarget:  # outside the read transaction: checkout has its own three phases
         return checkout(ctx, caller, path=path, ref=ref, digest=digest, force=force,
                         reporter=reporter)
@@ -126,9 +127,9 @@ def _refresh(ctx: ServiceContext, refreshed: dict[int, list[dict[str, Any]]]) ->
         log.warning("status: stat cache not refreshed: %s", exc.message)
 
 
-def _target(session: Session, ref: Ref, digest: str | None, kind: str,
+def _target(session: Session, ctx: ServiceContext, ref: Ref, digest: str | None, kind: str,
             local_path: str) -> _Target:
-    dataset, version = versions.resolve(session, ref)
+    dataset, version = resolve_usable(session, ref, ctx.store.store_id)
     if digest is not None and digest != version.digest:
         raise InvalidInput(
             f"the pointer for {local_path} names {dataset.name}@{version.number} with digest "
@@ -151,7 +152,8 @@ def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracke
                      target: _Target, cache: local.Cache, force: bool, reporter: Reporter,
                      action: Action) -> OpResult:
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
-            open_root(workspace.path, caller) as root_fd:
+            open_root(workspace.path, caller) as root_fd, ctx.store.pins.lease() as lease:
+        lease.pin_all(e.oid for e in target.manifest.values())  # gc keeps them while we link
         summary, rows, kept = _sync(ctx, root_fd, tracked, target, cache, force, reporter)
         with ctx.db.write() as session:
             row = _store_tracked(session, workspace.id, tracked, target)

@@ -35,7 +35,8 @@ def list_datasets(caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
 def list_files(caller: CallerDep, ctx: ContextDep, ref: RefQuery,
                prefix: PrefixQuery = None) -> Any:
     with ctx.db.read() as session:
-        return encode(history.list_files(session, parse_ref(ref), prefix))
+        return encode(history.list_files(session, parse_ref(ref), prefix,
+                                          ctx.store.store_id))
 
 @router.post("/tags", status_code=201, dependencies=[require(ref_in_body("maintain"))])
 def tag(body: TagBody, caller: CallerDep, ctx: ContextDep) -> Any:
@@ -50,10 +51,10 @@ def log(caller: CallerDep, ctx: ContextDep, ref: str | None = Query(default=None
         raise InvalidInput("give exactly one of ref (a dataset) or path (a workspace path)")
     with ctx.db.read() as session:
         if ref is not None:
-            return encode(history.log(session, parse_ref(ref)))
+            return encode(history.log(session, parse_ref(ref), ctx.store.store_id))
         dataset, inner, _ = _dataset_path(session, caller, path or "")
         if inner == "":
-            return encode(history.log(session, parse_ref(dataset)))
+            return encode(history.log(session, parse_ref(dataset), ctx.store.store_id))
         return encode(history.path_log(session, dataset, inner))
 
 @router.get("/diff", dependencies=[require(refs_in_query("read", "a", "b"))])
@@ -65,7 +66,7 @@ def diff(caller: CallerDep, ctx: ContextDep, a: RefQuery, b: RefQuery) -> Any:
 def blame(caller: CallerDep, ctx: ContextDep, ref: RefQuery,
           prefix: PrefixQuery = None) -> Any:
     with ctx.db.read() as session:
-        return encode(history.blame(session, parse_ref(ref), prefix))
+        return encode(history.blame(session, parse_ref(ref), prefix, ctx.store.store_id))
 
 @router.get("/blame/lines", dependencies=[require(log_target)])
 def blame_lines(caller: CallerDep, ctx: ContextDep, settings: SettingsDep,
