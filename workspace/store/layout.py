@@ -39,6 +39,8 @@ class StoreLayout:
     root_fd: int
     objects_fd: int
     tmp_fd: int
+    object_mode: int = 0o444
+    """0400 in service mode: then only the object's ACL lets anyone else read it."""
 
     @classmethod
     def open(cls, root: Path) -> StoreLayout:

@@ -11,6 +11,11 @@ It is replaced by a copy, and the caller is told so, when:
 * the entry is executable: a 0444 inode shared by everyone cannot carry one
   user's exec bit, so executables always get their own 0755 copy.
 
+With ``private`` (service mode) a copy is made 0400 (0500 for an executable)
+and readable by nobody else until the caller names its reader in its ACL
+(``acl.py``): a copy is the daemon's file in one user's workspace, and must
+not be readable by others through a 0755 home, nor outlive that user's access.
+
 Replacing is atomic: the new inode is prepared under a ``.ws-tmp-*`` name in
 the same directory, then renamed over ``name`` (a symlink there is replaced
 itself, never followed). Without ``replace`` the final step is one that
@@ -48,6 +53,7 @@ def link_into(
     replace: bool = False,
     prefer: Method = "hardlink",
     link_count_limit: int | None = None,
+    private: bool = False,
 ) -> Method:
     """Materialize object ``oid`` as ``name`` in ``dir_fd``; returns how it was done."""
     validate_name(name)
@@ -62,7 +68,8 @@ def link_into(
         except OSError as exc:
             if exc.errno not in _COPY_INSTEAD:
                 raise
-    _copy_into(layout, oid, dir_fd, name, mode=0o755 if executable else 0o644, replace=replace)
+    mode = 0o755 if executable else 0o644
+    _copy_into(layout, oid, dir_fd, name, mode=mode & 0o500 if private else mode, replace=replace)
     return "copy"
 
 
