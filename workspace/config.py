@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import PositiveInt, field_validator, model_validator
+from pydantic import PositiveFloat, PositiveInt, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     watch: bool = True
     watch_rescan_interval: int = 600
     watch_max_watches: int | None = None
+    acl_max_entries: PositiveInt = 500
+    acl_batch_size: PositiveInt = 1000
+    acl_poll_interval: PositiveFloat = 0.5
+    acl_refresh_interval: PositiveFloat = 60.0
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

@@ -30,6 +30,7 @@ def serve(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn's graceful shutdown)."""
     import uvicorn
 
+    from workspace.acl.startup import running
     from workspace.api import create_app
     from workspace.api.peercred import PeerCredProtocol
     from workspace.audit.checkpoint import checkpointing
@@ -45,6 +46,10 @@ def serve(settings: Settings) -> None:
         stack.enter_context(checkpointing(  # the final checkpoint is written at shutdown
             ctx.db, settings.audit_log_path, every=settings.audit_checkpoint_every))
         access = stack.enter_context(open_access(settings, ctx.db))
+        assert access.authorizer is not None
+        acl = stack.enter_context(running(settings, ctx.db, ctx.store, access.authorizer))
+        if acl is not None:
+            ctx.acl = acl  # before the first request: no link is ever made without an ACL
         sockets = [_bind_unix(settings.socket_path)]
         stack.callback(_remove_socket, settings.socket_path)
         if settings.tcp:
@@ -113,7 +118,8 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
 
     migrate(settings.db_url)
     db = Database(settings.db_url)
-    store = ObjectStore.open(settings.store_path)
+    store = ObjectStore.open(settings.store_path, private=settings.mode == "service",
+                             max_acl_entries=settings.acl_max_entries)
     prepare_leases()
     log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
     ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=settings.link_mode)

@@ -94,6 +94,31 @@ def status(
         _print_status(answer)
 
 
+def untrack(
+    ctx: typer.Context,
+    path: Annotated[
+        str, typer.Argument(metavar="PATH", help="The tracked path (as `ws status` lists it).")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop tracking PATH and remove the files the daemon put there.
+
+    Your own files under it (unlocked, edited, added) stay, and so does the
+    pointer file (it is part of your git history: `git rm` it if you want).
+    The way to clean up a dataset you may no longer read.
+    """
+    with state(ctx).client() as client:
+        answer = client.post("/v1/untrack", {"path": daemon_path(path)})
+    if as_json:
+        print_json(answer)
+        return
+    tracked = in_workspace(workspace_root(answer), str(answer.get("path")))
+    print(f"no longer tracking {shown(tracked)} ({answer.get('dataset')}@"
+          f"{answer.get('version')}): removed {_files(int(answer.get('removed') or 0))}")
+    for kept in answer.get("kept") or []:
+        print(f"  kept (yours): {shown(in_workspace(workspace_root(answer), str(kept)))}")
+
+
 def unlock_command(
     ctx: typer.Context,
     paths: Annotated[
@@ -174,6 +199,7 @@ def _print_tracked(root: str, entry: Json) -> None:
     head = f"{shown(tracked)} ({entry.get('dataset')}@{entry.get('version')})"
     if entry.get("watched") is False:
         print(f"{shown(tracked)} is not watched, so status scans it: {entry.get('reason')}")
+    _print_access_note(tracked, entry)
     if entry.get("clean"):
         print(f"{head}: clean")
         return
@@ -181,6 +207,22 @@ def _print_tracked(root: str, entry: Json) -> None:
     for kind in _CHANGE_KINDS:
         for changed in entry.get(kind) or []:
             print(f"  {kind + ':':<10}{shown(_changed_path(tracked, entry, str(changed)))}")
+
+
+def _print_access_note(tracked: str, entry: Json) -> None:
+    """On a shared server: a dataset the user may no longer read, and ACL work under way."""
+    pending = entry.get("acl_pending")
+    if entry.get("readable") is False:
+        print(f"{shown(tracked)}: you may no longer read {entry.get('dataset')}; its files "
+              f"there cannot be opened" + (" (being withdrawn: " + _progress(pending) + ")"
+                                           if pending else ""))
+        print(f"  (`ws untrack {shown(tracked)}` removes them; ask an admin if this is a mistake)")
+    elif pending:
+        print(f"{shown(tracked)}: read access being restored ({_progress(pending)})")
+
+
+def _progress(pending: Json) -> str:
+    return f"{pending.get('done', 0):,} of {pending.get('total', 0):,} files done"
 
 
 def _changed_path(tracked: str, entry: Json, changed: str) -> str:

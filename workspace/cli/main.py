@@ -17,6 +17,7 @@ import typer
 from workspace import __version__
 from workspace.cli import (
     commands_access,
+    commands_acl,
     commands_blame,
     commands_checkout,
     commands_data,
@@ -45,6 +46,7 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("commit", commands_data.commit),
         ("status", commands_workspace.status),
         ("unlock", commands_workspace.unlock_command),
+        ("untrack", commands_workspace.untrack),
         ("checkout", commands_checkout.checkout),
         ("get", commands_data.get),
     ),
@@ -67,6 +69,7 @@ _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
         ("role", commands_access.role_app),
         ("policy", commands_access.policy_app),
         ("token", commands_users.token_app),
+        ("acl", commands_acl.acl_app),
     ),
 }
 for panel, commands in _COMMANDS.items():

@@ -5,8 +5,9 @@ Order (docs/design.md, "write ordering"):
    mode, the daemon owns the file, one link, not executable, and a read lease
    proves nobody has it open for writing), otherwise copy it while hashing;
 2. ``batch.commit()``: every object is durable under its final name;
-3. only then replace each user file by a hardlink to its object, and only if
-   the file is still the one we read (same inode, size, mtime).
+3. only then (after ``before_relink``: in service mode, the committer's read
+   entries on the objects) replace each user file by a hardlink to its
+   object, and only if the file is still the one we read (same inode, size, mtime).
 The database records the version after this, in the caller's transaction.
 """
 
@@ -61,6 +62,7 @@ class IngestOptions:
     owner_uid: int | None
     adopt: bool
     relink: bool
+    before_relink: Callable[[list[str]], None] = lambda oids: None  # given the stored oids
 
 
 def ingest(store: ObjectStore, base_fd: int, paths: list[str],
@@ -72,6 +74,7 @@ def ingest(store: ObjectStore, base_fd: int, paths: list[str],
     with store.batch() as batch:
         staged = _stage_all(batch, store, base_fd, paths, options, progress, len(known))
         batch.commit()
+    options.before_relink([item.staged.oid for item in staged])
     for item in staged:
         report.manifest[item.relpath] = _entry(item)
         report.stats[item.relpath] = item.stat

@@ -73,6 +73,12 @@ def check(access: AccessDep, subject: str = Query(max_length=100),
                    "allowed": decision.allowed, "rule": decision.rule})
 
 
+@router.get("/acl", dependencies=[require(admin(ADMIN_POLICY))])
+def acl_status(ctx: ContextDep) -> Any:
+    """`ws acl status`: how far the store's object ACLs are from the policy, and the queue."""
+    return encode(ctx.acl.overview())
+
+
 def _authorizer(access: Access) -> Any:
     if access.authorizer is None:
         raise WorkspaceError("this daemon runs without a policy engine")

@@ -15,6 +15,7 @@ from workspace.auth.identity import unix_name
 from workspace.db.queries import datasets as dq
 from workspace.db.queries import workspaces as wq
 from workspace.workspaces import registry, sync
+from workspace.workspaces import untrack as untracking
 from workspace.workspaces.results import tracked_info
 
 router = APIRouter()
@@ -39,11 +40,13 @@ def register(body: RegisterBody, caller: CallerDep, ctx: ContextDep) -> Any:
 def unregister(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096),
                force: bool = False) -> Any:
     """`ws deinit`: forget the workspace; the answer lists the caller's remaining ones."""
-    with ctx.db.write() as session:
-        workspace, dropped = registry.unregister(session, caller, path, force=force)
+    with ctx.acl.releasing(), ctx.db.write() as session:
+        workspace, dropped = registry.unregister(session, caller, path, acl=ctx.acl, force=force)
         remaining = [w.path for w in wq.of_owner(session, caller.user_id)]
-        return encode({"workspace": _workspace(workspace, caller.name), "untracked": dropped,
-                       "remaining": remaining})
+        answer = {"workspace": _workspace(workspace, caller.name), "untracked": dropped,
+                  "remaining": remaining}
+    ctx.acl.released()  # before the CLI takes the daemon's access to the directory back
+    return encode(answer)
 
 
 @router.get("/workspaces/locate", dependencies=[authenticated()])
@@ -57,6 +60,12 @@ def locate(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096
         return encode({"workspace": _workspace(found.workspace, caller.name),
                        "tracked": list(infos.values()), "target": target,
                        "relpath": found.inner})
+
+
+@router.post("/untrack", dependencies=[authenticated()])
+def untrack(body: RegisterBody, caller: CallerDep, ctx: ContextDep) -> Any:
+    """`ws untrack`: stop tracking a path of the caller's and remove the daemon's files there."""
+    return encode(untracking.untrack(ctx, caller, path=body.path))
 
 
 @router.get("/status", dependencies=[authenticated()])
