@@ -54,8 +54,9 @@ def convert_store(core: AclCore) -> bool:
         with core.db.write() as session:
             q.settle_store(session, core.store_id)
             session.get_one(AclStore, core.store_id).converted = True
-            record(session, actor=core.actor, action=Action.ACL_STORE_CONVERT,
-                   detail={"objects": objects, "holdings": holdings, "copies": copies})
+            if objects:  # a new, empty store has nothing to convert
+                record(session, actor=core.actor, action=Action.ACL_STORE_CONVERT,
+                       detail={"objects": objects, "holdings": holdings, "copies": copies})
     log.info("store converted: %d objects, %d holdings, %d copies", objects, holdings, copies)
     return True
 

@@ -97,7 +97,8 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], rel
     reporter.start(len(state.files), sum(st.st_size for st in state.files.values()))
     options = IngestOptions(owner_uid=caller.uid, adopt=ctx.may_adopt(),
                             relink=ctx.link_mode == "hardlink",
-                            before_relink=lambda oids: ctx.acl.grant(caller, dataset, oids))
+                            before_relink=lambda oids: ctx.acl.grant(caller, dataset, oids),
+                            relink_executables=ctx.mode == "service")
     with local.opened_target(root_fd, relpath, kind) as (base_fd, _):
         report = ingest(ctx.store, base_fd, changed, known, options, reporter.update)
     report.stats.update({path: state.files[path] for path in known})

@@ -63,6 +63,9 @@ class IngestOptions:
     adopt: bool
     relink: bool
     before_relink: Callable[[list[str]], None] = lambda oids: None  # given the stored oids
+    # Service mode: executables become the daemon's private copies too, so that no file of
+    # the dataset stays readable by whatever mode its author gave it (the ACL decides).
+    relink_executables: bool = False
 
 
 def ingest(store: ObjectStore, base_fd: int, paths: list[str],
@@ -80,7 +83,7 @@ def ingest(store: ObjectStore, base_fd: int, paths: list[str],
         report.stats[item.relpath] = item.stat
         _count_staged(report.summary, item)
     if options.relink:
-        _relink_all(store, base_fd, staged, report.summary)
+        _relink_all(store, base_fd, staged, report.summary, options.relink_executables)
     _record_known(known, report)
     report.summary.files = len(report.manifest)
     report.summary.bytes = sum(e.size for e in report.manifest.values())
@@ -160,8 +163,10 @@ def _adoptable(st: os.stat_result) -> bool:
     return st.st_uid == os.geteuid() and st.st_nlink == 1 and not st.st_mode & 0o111
 
 
-def _relink_all(store: ObjectStore, base_fd: int, staged: list[_Staged], summary: Summary) -> None:
-    todo = [s for s in staged if not (s.adopted and s.staged.new) and not _executable(s.stat)]
+def _relink_all(store: ObjectStore, base_fd: int, staged: list[_Staged], summary: Summary,
+                executables: bool) -> None:
+    todo = [s for s in staged if not (s.adopted and s.staged.new)
+            and (executables or not _executable(s.stat))]
     summary.linked += sum(1 for s in staged if s.adopted and s.staged.new)
     for directory, members in sorted(by_directory(s.relpath for s in todo).items()):
         wanted = {s.relpath: s for s in todo}
@@ -175,7 +180,8 @@ def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged, summary: Summary
     now = safefs.lstat_at(dir_fd, name)
     if now is None or not _same_file(now, item.stat):
         return  # changed while we read it: leave it; status will show it as modified
-    how = store.link_into(item.staged.oid, dir_fd, name, replace=True)
+    how = store.link_into(item.staged.oid, dir_fd, name, replace=True,
+                          executable=_executable(item.stat))
     if how == "hardlink":
         summary.linked += 1
     else:
