@@ -107,7 +107,12 @@ def read(target: int | str, name: str = ACCESS) -> Acl | None:
 
 def write(target: int | str, acl: Acl, name: str = ACCESS) -> None:
     """Store ``acl`` on ``target``; raises OSError (``TOO_BIG`` errnos when it does not fit)."""
-    os.setxattr(target, name, encode(acl), **_nofollow(target))
+    write_encoded(target, encode(acl), name)
+
+
+def write_encoded(target: int | str, value: bytes, name: str = ACCESS) -> None:
+    """Store an already encoded ACL (when one value is written on many files)."""
+    os.setxattr(target, name, value, **_nofollow(target))
 
 
 def _nofollow(target: int | str) -> dict[str, bool]:

@@ -28,7 +28,15 @@ def readers_of(oids: Iterable[str], claims: Iterable[Claim],
     by_oid: dict[str, list[Claim]] = defaultdict(list)
     for claim in claims:
         by_oid[claim.oid].append(claim)
-    return {oid: _readers(by_oid.get(oid, []), member) for oid in oids}
+    known: dict[frozenset[tuple[int, int, str]], Readers] = {}  # objects share their holders
+    found = {}
+    for oid in oids:
+        mine = by_oid.get(oid, [])
+        key = frozenset((c.tag, c.ident, c.state) for c in mine)
+        if key not in known:
+            known[key] = _readers(mine, member)
+        found[oid] = known[key]
+    return found
 
 
 def _readers(claims: list[Claim], member: Membership) -> Readers:

@@ -20,6 +20,7 @@ mode bits and the entries change together, atomically.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -63,6 +64,13 @@ def object_acl(readers: Readers, *, execute: bool = False) -> Acl:
     return posixacl.with_mask(acl)
 
 
+@functools.lru_cache(maxsize=4096)
+def _encoded(readers: Readers, execute: bool) -> bytes:
+    """Most objects of a batch share their readers: encode each set once (a revoke of 100,000
+    objects spent a third of its time building the same value again)."""
+    return posixacl.encode(object_acl(readers, execute=execute))
+
+
 def readers_of(acl: Acl | None) -> Readers:
     """The principals an object's ACL names (an object with no ACL names nobody)."""
     if acl is None:
@@ -83,7 +91,7 @@ def write(target: int | str, readers: Readers, *, what: str, execute: bool = Fal
     if readers.named > max_entries:
         raise _full(what, readers.named, max_entries)
     try:
-        posixacl.write(target, object_acl(readers, execute=execute))
+        posixacl.write_encoded(target, _encoded(readers, execute))
     except OSError as exc:
         if exc.errno in posixacl.TOO_BIG:
             raise _full(what, readers.named, max_entries) from None
