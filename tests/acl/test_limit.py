@@ -7,6 +7,8 @@ or at the filesystem's own limit, whichever comes first, with AclFull.
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from tests.acl.conftest import AclEnv, needs_root
 from tests.support.runtime import Identity, Runtime
 from workspace import posixacl
 from workspace.db.queries import acl as q
-from workspace.errors import AclFull
+from workspace.errors import AclFull, InvalidInput
 from workspace.store import ObjectStore
 from workspace.store.acl import DEFAULT_MAX_ENTRIES, Readers
 
@@ -83,3 +85,23 @@ def test_a_grant_past_the_limit_is_refused_and_leaves_no_entry_or_row(
     with env.db.read() as session:
         claims = q.claims(session, env.core.store_id, oids)
     assert {c.ident for c in claims} == {bob.uid, carol.uid}  # dave's rows were taken back
+
+
+@pytest.fixture
+def no_acl_fs(tmp_path: Path) -> Iterator[Path]:
+    """A filesystem without extended attributes (ramfs), mounted for this test only."""
+    mount = tmp_path / "ramfs"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "ramfs", "ramfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+@needs_root
+def test_a_service_store_on_a_filesystem_without_acls_is_refused(no_acl_fs: Path) -> None:
+    with ObjectStore.open(no_acl_fs / "store", private=True) as store, \
+            pytest.raises(InvalidInput) as refused:
+        store.require_acl_support()
+    assert "without POSIX ACLs" in refused.value.message and "ext4" in (refused.value.hint or "")

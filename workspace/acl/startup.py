@@ -26,6 +26,7 @@ def running(settings: Settings, db: Database, store: ObjectStore,
         convert.mark_unconverted(db, store)
         yield None
         return
+    store.require_acl_support()
     core = AclCore.open(db, store, checker, batch_size=settings.acl_batch_size)
     convert.convert_store(core)
     healed = queue.heal_pending(core)

@@ -26,7 +26,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from workspace import posixacl
-from workspace.errors import AclFull
+from workspace.errors import AclFull, InvalidInput
 from workspace.posixacl import GROUP, GROUP_OBJ, NO_ID, OTHER, USER, USER_OBJ, Acl, R, X
 
 DEFAULT_MAX_ENTRIES = 500
@@ -105,6 +105,26 @@ def read(target: int | str) -> Readers:
 def object_target(objects_fd: int, relpath: str) -> str:
     """A path naming an object through the store's open directory fd (never re-resolved)."""
     return f"/proc/self/fd/{objects_fd}/{relpath}"
+
+
+def require_support(dir_fd: int, where: str) -> None:
+    """Refuse a store on a filesystem that cannot hold POSIX ACLs (service mode needs them)."""
+    name = f".acl-probe.{secrets.token_hex(4)}"
+    fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                 dir_fd=dir_fd)
+    try:
+        write(fd, NOBODY, what=where)
+    except OSError as exc:
+        if exc.errno not in posixacl.UNSUPPORTED:
+            raise
+        raise InvalidInput(
+            f"the store {where} is on a filesystem without POSIX ACLs: in service mode every "
+            "object's ACL names who may read it",
+            hint="put the store on ext4, xfs or btrfs (mounted with ACL support), or run a "
+            "single-user daemon") from None
+    finally:
+        os.close(fd)
+        os.unlink(name, dir_fd=dir_fd)
 
 
 def store_token(root_fd: int) -> str:

@@ -129,6 +129,10 @@ class ObjectStore:
             finally:
                 os.close(fd)
 
+    def require_acl_support(self) -> None:
+        """InvalidInput if the store's filesystem cannot hold POSIX ACLs."""
+        acl.require_support(self._layout.tmp_fd, str(self.root))
+
     def token(self) -> str:
         """This store's identity, for bookkeeping kept per store in a shared database."""
         return acl.store_token(self._layout.root_fd)
