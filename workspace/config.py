@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     min_free: Bytes = 0
     scrub_interval: Seconds = 86400
     scrub_period: Seconds = 30 * 86400
+    acl_max_entries: PositiveInt = 500
+    acl_batch_size: PositiveInt = 1000
+    acl_poll_interval: PositiveFloat = 0.5
+    acl_refresh_interval: PositiveFloat = 60.0
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

@@ -34,6 +34,7 @@ def serve(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn's graceful shutdown)."""
     import uvicorn
 
+    from workspace.acl.startup import running
     from workspace.api import create_app
     from workspace.api.peercred import ConnectionLimits, protocol_class
     from workspace.audit.checkpoint import checkpointing
@@ -53,6 +54,9 @@ def serve(settings: Settings) -> None:
         access = stack.enter_context(open_access(settings, ctx.db))
         stack.enter_context(maintaining([prune_job(settings, ctx.db),
                                          refusals_job(settings, ctx.db, access.refusals)]))
+        acl = stack.enter_context(running(settings, ctx.db, ctx.store, access.authorizer))
+        if acl is not None:
+            ctx.acl = acl  # before the first request: no link is ever made without an ACL
         sockets = [_bind_unix(settings.socket_path)]
         stack.callback(_remove_socket, settings.socket_path)
         if settings.tcp:
@@ -136,7 +140,8 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
 
     migrate(settings.db_url)
     db = Database(settings.db_url)
-    store = ObjectStore.open(settings.store_path)
+    store = ObjectStore.open(settings.store_path, private=settings.mode == "service",
+                             max_acl_entries=settings.acl_max_entries)
     prepare_leases()
     clear_stale_rows(db, store)
     log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)

@@ -7,6 +7,7 @@
     ├── PermissionDenied           exit 4, HTTP 403   (not yours, not allowed, unsafe file)
     │   └── AuthenticationRequired exit 4, HTTP 401   (no identity on this door)
     ├── Conflict                   exit 5, HTTP 409   (someone committed since you, local changes)
+    │   └── AclFull                exit 5, HTTP 409   (an object cannot name one more reader)
     ├── DaemonUnreachable          exit 6, (client)   (no daemon on the socket)
     ├── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
     ├── AuditTampered              exit 8, HTTP 409   (the audit chain or its checkpoints disagree)
@@ -98,6 +99,12 @@ class Conflict(WorkspaceError):
     exit_code = 5
 
 
+class AclFull(Conflict):
+    """An object's POSIX ACL cannot name one more user or group (``details``: how many)."""
+
+    code = "acl_full"
+
+
 class DaemonUnreachable(WorkspaceError):
     code = "daemon_unreachable"
     http_status = 503
@@ -148,6 +155,7 @@ _BY_CODE: dict[str, type[WorkspaceError]] = {
         PermissionDenied,
         AuthenticationRequired,
         Conflict,
+        AclFull,
         DaemonUnreachable,
         StoreCorrupt,
         AuditTampered,

@@ -116,7 +116,9 @@ def test_same_bytes_added_by_another_user_are_linked_not_stored_twice(
     assert store_objects(service.store) == stored
     for name in files:
         assert _ino(bob_data / name) == _ino(alice_data / name)
-        assert stat.S_IMODE((bob_data / name).lstat().st_mode) == 0o444
+        # 0400 plus an ACL naming both readers (the mask shows in the group bits: r--r-----)
+        assert stat.S_IMODE((bob_data / name).lstat().st_mode) == 0o440
+        assert _object_readers(bob_data / name) == {alice_user.uid, bob.uid}
 
 
 def test_deinit_takes_the_grant_back(runtime: Runtime, service: ServiceDaemon,
@@ -130,6 +132,12 @@ def test_deinit_takes_the_grant_back(runtime: Runtime, service: ServiceDaemon,
     assert "wst-svc" not in _acl_text(project / "data" / "labels.csv")
     refused = service.ws("status", cwd=project, user=bob, check=False)
     assert refused.returncode == 3 and "ws init" in refused.stderr
+
+
+def _object_readers(path: Path) -> set[int]:
+    from workspace.store import acl as object_acl
+
+    return set(object_acl.read(str(path)).users)
 
 
 def _acl_text(path: Path) -> str:

@@ -43,6 +43,10 @@ class Action(StrEnum):
     WORKSPACE_REGISTRATION_DELETE = "workspace:registration:delete"
     WORKSPACE_PATH_TRACK = "workspace:path:track"
     WORKSPACE_PATH_CHECKOUT = "workspace:path:checkout"
+    WORKSPACE_PATH_UNTRACK = "workspace:path:untrack"
+    ACL_OBJECTS_REVOKE = "acl:objects:revoke"
+    ACL_OBJECTS_RESTORE = "acl:objects:restore"
+    ACL_STORE_CONVERT = "acl:store:convert"
 
 
 SECURITY_RELEVANT: frozenset[Action] = frozenset({

@@ -23,7 +23,7 @@ from workspace.audit import Action, record
 from workspace.auth import api_tokens, throttle
 from workspace.auth.identity import Caller
 from workspace.db.models import User
-from workspace.db.queries import users
+from workspace.db.queries import acl, users
 from workspace.errors import Conflict, InvalidInput, NotFound
 
 _NAME = re.compile(r"[a-z_][a-z0-9_.-]{0,63}")
@@ -71,6 +71,7 @@ def set_disabled(session: Session, actor: Caller, name: str, disabled: bool, *,
         raise Conflict(f"{name} is the last admin and cannot be disabled",
                        hint="grant the admin role to someone else first")
     user.disabled = disabled
+    acl.request_evaluation(session)  # a disabled user reads nothing: their object ACLs follow
     action = Action.ACCOUNT_USER_DISABLE if disabled else Action.ACCOUNT_USER_ENABLE
     record(session, actor=actor.name, action=action, detail={"user": name})
     return _account(user)

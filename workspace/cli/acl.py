@@ -20,11 +20,9 @@ directory; the default group and other entries are therefore derived from the
 directory's mode narrowed by the user's current umask, so new files are no
 more open than they were without the grant.
 
-The ACLs are read and written as the kernel's extended attributes
-(``system.posix_acl_access``/``_default``, format of linux/posix_acl_xattr.h:
-a little-endian version 2 header, then sorted ``(tag, perm, id)`` entries).
-That needs no C library binding (pylibacl) and no ``setfacl`` binary on the
-server, and the format is kernel ABI. Only entries the caller owns are
+The ACLs are read and written as the kernel's extended attributes through
+``workspace.posixacl``, the codec the daemon uses for store objects too (no C
+binding, no ``setfacl`` on the server). Only entries the caller owns are
 changed (the daemon's own objects and directories are left alone); symlinks
 are never followed.
 """
@@ -35,29 +33,38 @@ import contextlib
 import errno
 import os
 import stat
-import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workspace import posixacl
 from workspace.errors import InvalidInput, PermissionDenied
+from workspace.posixacl import (
+    ACCESS,
+    DEFAULT,
+    MASK,
+    NO_ID,
+    OTHER,
+    RWX,
+    USER,
+    Acl,
+    R,
+    X,
+    decode,
+    encode,
+    from_mode,
+    granted,
+    has_named,
+    revoked,
+    with_mask,
+)
 
-ACCESS = "system.posix_acl_access"
-DEFAULT = "system.posix_acl_default"
-USER_OBJ, USER, GROUP_OBJ, GROUP, MASK, OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
-NO_ID = 0xFFFFFFFF
-R, W, X = 4, 2, 1
-RWX = R | W | X
-_VERSION = 2
-_HEADER = struct.Struct("<I")
-_ENTRY = struct.Struct("<HHI")
+__all__ = ["ACCESS", "DEFAULT", "USER", "X", "decode", "encode", "with_mask"]
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_UNSUPPORTED = {errno.EOPNOTSUPP, errno.ENOTSUP}
 
-Acl = dict[tuple[int, int], int]
-"""(tag, id) -> permission bits; ``id`` is NO_ID for the entries that name no one."""
 AclChange = Callable[[Acl], Acl]
 
 
@@ -69,55 +76,6 @@ class Changed:
     files: int = 0
     ancestors: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # directories we could not enter
-
-
-def encode(acl: Acl) -> bytes:
-    """The xattr value of ``acl`` (entries sorted by tag, then id, as the kernel requires)."""
-    body = b"".join(_ENTRY.pack(tag, perm, ident) for (tag, ident), perm in sorted(acl.items()))
-    return _HEADER.pack(_VERSION) + body
-
-
-def decode(value: bytes) -> Acl:
-    if len(value) < _HEADER.size or (len(value) - _HEADER.size) % _ENTRY.size:
-        raise ValueError("not a POSIX ACL xattr value")
-    (version,) = _HEADER.unpack_from(value)
-    if version != _VERSION:
-        raise ValueError(f"unknown POSIX ACL xattr version {version}")
-    entries = _ENTRY.iter_unpack(value[_HEADER.size:])
-    return {(tag, ident): perm for tag, perm, ident in entries}
-
-
-def from_mode(mode: int) -> Acl:
-    """The three-entry ACL that the permission bits alone express."""
-    return {(USER_OBJ, NO_ID): (mode >> 6) & 7, (GROUP_OBJ, NO_ID): (mode >> 3) & 7,
-            (OTHER, NO_ID): mode & 7}
-
-
-def with_mask(acl: Acl) -> Acl:
-    """Recompute the mask as setfacl does: the union of the group class; none if not needed."""
-    out = {key: perm for key, perm in acl.items() if key[0] != MASK}
-    if any(tag in (USER, GROUP) for tag, _ in out):
-        union = 0
-        for (tag, _), perm in out.items():
-            if tag in (USER, GROUP, GROUP_OBJ):
-                union |= perm
-        out[(MASK, NO_ID)] = union
-    return out
-
-
-def granted(acl: Acl, uid: int, perm: int) -> Acl:
-    """``acl`` with ``user:uid`` given at least ``perm``."""
-    out = dict(acl)
-    out[(USER, uid)] = out.get((USER, uid), 0) | perm
-    return with_mask(out)
-
-
-def revoked(acl: Acl, uid: int) -> Acl:
-    return with_mask({key: perm for key, perm in acl.items() if key != (USER, uid)})
-
-
-def has_named(acl: Acl) -> bool:
-    return any(tag in (USER, GROUP) for tag, _ in acl)
 
 
 def can_search(acl: Acl, uid: int) -> bool:
@@ -370,27 +328,20 @@ def _read_access(target: int | str, mode: int, *, shown: str | None = None) -> A
 
 def _read(target: int | str, name: str, shown: str | None) -> Acl | None:
     try:
-        return decode(os.getxattr(target, name, **_nofollow(target)))
+        return posixacl.read(target, name)
     except OSError as exc:
-        if exc.errno == errno.ENODATA or exc.errno in _UNSUPPORTED:
-            return None  # no ACL (or none possible: then only a write says so)
         raise _os_error(exc, shown or str(target)) from None
 
 
 def _write(target: int | str, name: str, acl: Acl, *, shown: str | None = None) -> None:
     try:
-        os.setxattr(target, name, encode(acl), **_nofollow(target))
+        posixacl.write(target, acl, name)
     except OSError as exc:
         raise _os_error(exc, shown or str(target)) from None
 
 
-def _nofollow(target: int | str) -> dict[str, bool]:
-    """Paths are never followed at their last component; an fd is what it is."""
-    return {} if isinstance(target, int) else {"follow_symlinks": False}
-
-
 def _os_error(exc: OSError, shown: str) -> Exception:
-    if exc.errno in _UNSUPPORTED:
+    if exc.errno in posixacl.UNSUPPORTED:
         return InvalidInput(
             f"the file system holding {shown} does not support POSIX ACLs, so the workspace "
             "daemon's user cannot be given access to it",

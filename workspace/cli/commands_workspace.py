@@ -16,7 +16,7 @@ from workspace.cli.state import JsonFlag, state
 from workspace.cli.status import print_status, with_pointers
 from workspace.cli.unlock import UnlockReport, unlock
 from workspace.client.daemon import Json, workspace_root
-from workspace.client.paths import current_dir, daemon_path, shown
+from workspace.client.paths import current_dir, daemon_path, in_workspace, shown
 from workspace.errors import InvalidInput, NotFound, PermissionDenied
 
 _CHANGE_KINDS = ("modified", "added", "deleted")
@@ -95,6 +95,32 @@ def status(
         print_json(answer)
     else:
         print_status(answer)
+
+
+def untrack(
+    ctx: typer.Context,
+    path: Annotated[
+        str, typer.Argument(metavar="PATH", help="The tracked path (as `ws status` lists it).")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop tracking PATH and remove the files the daemon put there.
+
+    Your own files under it (unlocked, edited, added) stay, and so does the
+    pointer file (it is part of your git history: `git rm` it if you want).
+    The way to clean up a dataset you may no longer read.
+    """
+    with state(ctx).client() as client:
+        answer = client.post("/v1/untrack", {"path": daemon_path(path)})
+    if as_json:
+        print_json(answer)
+        return
+    tracked = in_workspace(workspace_root(answer), str(answer.get("path")))
+    removed = plural(int(answer.get("removed") or 0), "file")
+    say(f"no longer tracking {shown(tracked)} ({answer.get('dataset')}@"
+        f"{answer.get('version')}): removed {removed}")
+    for kept in answer.get("kept") or []:
+        say(f"  kept (yours): {shown(in_workspace(workspace_root(answer), str(kept)))}")
 
 
 def unlock_command(

@@ -17,6 +17,7 @@ import typer
 from workspace import __version__
 from workspace.cli import (
     commands_access,
+    commands_acl,
     commands_aliases,
     commands_audit,
     commands_blame,
@@ -50,6 +51,7 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("commit", commands_data.commit),
         ("status", commands_workspace.status),
         ("unlock", commands_workspace.unlock_command),
+        ("untrack", commands_workspace.untrack),
         ("checkout", commands_checkout.checkout),
         ("get", commands_data.get),
         ("lock", commands_locks.lock),
@@ -82,6 +84,7 @@ _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
         ("role", commands_access.role_app),
         ("policy", commands_access.policy_app),
         ("token", commands_users.token_app),
+        ("acl", commands_acl.acl_app),
     ),
     "Store": (("quota", commands_store.quota_app),),
 }

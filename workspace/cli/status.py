@@ -66,6 +66,8 @@ def _print_tracked(root: str, entry: Json) -> None:
     if entry.get("watched") is False:
         say(f"{shown(tracked)} is not watched, so status scans it: {entry.get('reason')}")
     say(f"{head}: clean" if entry.get("clean") else f"{head}:")
+    if entry.get("acl_pending"):
+        say(f"  read access being restored ({_progress(entry['acl_pending'])})")
     if not entry.get("clean"):
         for kind in _CHANGE_KINDS:
             for changed in entry.get(kind) or []:
@@ -80,6 +82,14 @@ def _print_unreadable(root: str, entry: Json) -> None:
     dataset = entry.get("dataset")
     say(f"{tracked} ({dataset}@{entry.get('version')}): you may no longer read {dataset}, "
         "so its changes are not shown; ask an admin for a role on it to use it again")
+    pending = entry.get("acl_pending")
+    if pending:
+        say(f"  its files are being made unreadable ({_progress(pending)})")
+    say(f"  (`ws untrack {tracked}` removes the files the daemon put there and keeps yours)")
+
+
+def _progress(pending: Json) -> str:
+    return f"{pending.get('done', 0):,} of {pending.get('total', 0):,} files done"
 
 
 def _pointer_note(tracked: str, entry: Json) -> str | None:

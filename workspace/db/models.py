@@ -184,6 +184,7 @@ class AuditEvent(Base):
 # Tables of other concepts live in their own modules; importing them here puts them
 # in Base.metadata, which Alembic and the tests see.
 from workspace.db import (  # noqa: E402, F401
+    models_acl,
     models_aliases,
     models_auth,
     models_locks,

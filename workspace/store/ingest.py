@@ -5,7 +5,8 @@ The invariants (design.md section 5, rules 1-3), in the order things happen:
 1. **Stage.** Each file's bytes go to a new private temp file in ``<store>/tmp``
    (same filesystem as ``objects/``), created O_EXCL 0600; the id is the
    BLAKE3 of the temp's own bytes, so it names what was stored even if the
-   source changed meanwhile. The temp is then chmod 0444. A temp whose id is
+   source changed meanwhile. The temp is then chmod 0444 (0400 in service
+   mode, where readers are named by the object's ACL, ``acl.py``). A temp whose id is
    already an object (or already staged in this batch) is dropped at once.
 2. **Durable.** ``commit()`` first makes every staged temp durable with one
    ``syncfs`` of the store filesystem: the batched form of one fsync per file.
@@ -134,7 +135,7 @@ class IngestBatch:
             try:
                 oid = copy_and_hash(src_fd, fd, st.st_size)
                 size = os.fstat(fd).st_size
-                os.fchmod(fd, 0o444)
+                os.fchmod(fd, self._layout.object_mode)
             except BaseException:
                 os.close(fd)
                 self._layout.discard_temp(temp)  # a full disk leaves no partial temp

@@ -50,6 +50,8 @@ class StoreLayout:
     store_id: str = ""
     _live: set[str] = field(default_factory=set)  # temps of batches still running
     _live_guard: threading.Lock = field(default_factory=threading.Lock)
+    object_mode: int = 0o444
+    """0400 in service mode: then only the object's ACL lets anyone else read it."""
 
     @classmethod
     def open(cls, root: Path) -> StoreLayout:

@@ -11,6 +11,11 @@ It is replaced by a copy, and the caller is told so, when:
 * the entry is executable: a 0444 inode shared by everyone cannot carry one
   user's exec bit, so executables always get their own 0755 copy.
 
+With ``private`` (service mode) a copy is made 0400 (0500 for an executable)
+and readable by nobody else until the caller names its reader in its ACL
+(``acl.py``): a copy is the daemon's file in one user's workspace, and must
+not be readable by others through a 0755 home, nor outlive that user's access.
+
 Replacing is atomic: the new inode is prepared under a ``.ws-tmp-*`` name in
 the same directory, then renamed over ``name`` (a symlink there is replaced
 itself, never followed). Without ``replace`` the final step is one that
@@ -50,6 +55,7 @@ def link_into(
     prefer: Method = "hardlink",
     link_count_limit: int | None = None,
     size: int | None = None,
+    private: bool = False,
 ) -> Method:
     """Materialize object ``oid`` as ``name`` in ``dir_fd``; returns how it was done.
 
@@ -60,12 +66,13 @@ def link_into(
     """
     with space_errors(dir_fd, "the workspace"):
         return _link_into(layout, oid, dir_fd, name, executable=executable, replace=replace,
-                          prefer=prefer, link_count_limit=link_count_limit, size=size)
+                          prefer=prefer, link_count_limit=link_count_limit, size=size,
+                          private=private)
 
 
 def _link_into(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
                replace: bool, prefer: Method, link_count_limit: int | None,
-               size: int | None) -> Method:
+               size: int | None, private: bool) -> Method:
     validate_name(name)
     obj = _object_stat(layout, oid)
     if size is not None and obj.st_size != size:
@@ -80,7 +87,8 @@ def _link_into(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executa
         except OSError as exc:
             if exc.errno not in _COPY_INSTEAD:
                 raise
-    _copy_into(layout, oid, dir_fd, name, mode=0o755 if executable else 0o644, replace=replace)
+    mode = 0o755 if executable else 0o644
+    _copy_into(layout, oid, dir_fd, name, mode=mode & 0o500 if private else mode, replace=replace)
     return "copy"
 
 

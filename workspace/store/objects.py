@@ -13,11 +13,14 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 from workspace.errors import NotFound, StoreCorrupt
-from workspace.store.hashing import hash_fd
+from workspace.store import acl
+from workspace.store.acl import Readers
+from workspace.store.hashing import hash_fd, is_oid
 from workspace.store.ingest import IngestBatch
 from workspace.store.layout import StoreLayout
 from workspace.store.materialize import Method, link_into
@@ -30,20 +33,30 @@ class ObjectStore:
     ``link_count_limit`` (None: the filesystem's own) makes :meth:`link_into`
     copy once an object has that many links. Tests set it low to exercise the
     same fallback as a real ``EMLINK`` without creating 65,000 links on ext4.
+
+    A ``private`` store (service mode) makes objects 0400 and copies 0400/0500:
+    who else reads them is named by their POSIX ACLs (``acl.py``), at most
+    ``max_acl_entries`` principals per file.
     """
 
-    def __init__(self, layout: StoreLayout) -> None:
+    def __init__(self, layout: StoreLayout, *, private: bool = False,
+                 max_acl_entries: int = acl.DEFAULT_MAX_ENTRIES) -> None:
         self._layout = layout
+        self.private = private
+        self.max_acl_entries = max_acl_entries
         self.link_count_limit: int | None = None
         self.pins = Pins()
+        layout.object_mode = 0o400 if private else 0o444
 
     @classmethod
-    def open(cls, root: Path) -> ObjectStore:
+    def open(cls, root: Path, *, private: bool = False,
+             max_acl_entries: int = acl.DEFAULT_MAX_ENTRIES) -> ObjectStore:
         """Open (creating if needed) the store at ``root``; deletes a crashed run's temps.
 
         Only one process may have a store open: the daemon's lock file ensures that.
         """
-        return cls(StoreLayout.open(Path(root)))
+        return cls(StoreLayout.open(Path(root)), private=private,
+                   max_acl_entries=max_acl_entries)
 
     def close(self) -> None:
         """Release the store's directory fds; idempotent."""
@@ -121,6 +134,45 @@ class ObjectStore:
         finally:
             os.close(fd)
 
+    def object_ids(self) -> Iterator[list[str]]:
+        """Every object id in the store, one fan-out directory's worth at a time."""
+        with os.scandir(self._layout.objects_fd) as fanouts:
+            prefixes = sorted(e.name for e in fanouts if len(e.name) == 2)
+        for prefix in prefixes:
+            fd = os.open(prefix, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=self._layout.objects_fd)
+            try:
+                with os.scandir(fd) as entries:
+                    yield sorted(prefix + e.name for e in entries if is_oid(prefix + e.name))
+            finally:
+                os.close(fd)
+
+    def require_acl_support(self) -> None:
+        """InvalidInput if the store's filesystem cannot hold POSIX ACLs."""
+        acl.require_support(self._layout.tmp_fd, str(self.root))
+
+    def readers(self, oid: str) -> Readers:
+        """Who the object's ACL lets read it (raises FileNotFoundError if it is absent)."""
+        return acl.read(self._acl_target(oid))
+
+    def set_readers(self, oid: str, readers: Readers) -> None:
+        """Make the object's ACL name exactly ``readers`` (AclFull if they do not fit)."""
+        acl.write(self._acl_target(oid), readers, what=f"object {oid}",
+                  max_entries=self.max_acl_entries)
+
+    def add_readers(self, oid: str, extra: Readers) -> bool:
+        """Name ``extra`` in the object's ACL too; False if it already did (nothing written)."""
+        target = self._acl_target(oid)
+        current = acl.read(target)
+        wanted = current.union(extra)
+        if wanted == current:
+            return False
+        acl.write(target, wanted, what=f"object {oid}", max_entries=self.max_acl_entries)
+        return True
+
+    def _acl_target(self, oid: str) -> str:
+        return acl.object_target(self._layout.objects_fd, self._layout.relpath(oid))
+
     def batch(self, lease: PinLease | None = None) -> IngestBatch:
         """A new ingest batch; use it as a context manager (see ``ingest.py``).
 
@@ -156,6 +208,7 @@ class ObjectStore:
             prefer=prefer,
             link_count_limit=self.link_count_limit,
             size=size,
+            private=self.private,
         )
 
 

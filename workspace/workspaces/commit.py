@@ -20,7 +20,7 @@ from workspace.errors import Conflict, InvalidInput
 from workspace.maintenance.pins import OperationPins, pinning
 from workspace.maintenance.quotas import admit_write
 from workspace.refs import validate_name
-from workspace.workspaces import local, registry
+from workspace.workspaces import local, materialize, registry
 from workspace.workspaces.context import Reporter, ServiceContext, kind_of, open_root
 from workspace.workspaces.ingest import IngestOptions, IngestReport, ingest
 from workspace.workspaces.results import OpResult, pointer_info, tracked_info
@@ -42,8 +42,8 @@ def add(ctx: ServiceContext, caller: Caller, *, path: str, dataset: str, message
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, relpath), \
             open_root(workspace.path, caller) as root_fd, pinning(ctx.db, ctx.store) as pins:
         kind = kind_of(root_fd, relpath)
-        report, rows = _ingest_path(ctx, caller, root_fd, relpath, kind, {}, skip_symlinks,
-                                    reporter, _Target(dataset, pins))
+        report, rows = _ingest_path(ctx, caller, (workspace.path, root_fd), relpath, kind, {},
+                                    skip_symlinks, reporter, _Target(dataset, pins))
         with ctx.db.write() as session:
             pins.settle(session)
             outcome = versions.commit(
@@ -75,8 +75,8 @@ def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
     workspace = located.workspace
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
             open_root(workspace.path, caller) as root_fd, pinning(ctx.db, ctx.store) as pins:
-        report, rows = _ingest_path(ctx, caller, root_fd, tracked.path, tracked.kind, cache,
-                                    skip_symlinks, reporter,
+        report, rows = _ingest_path(ctx, caller, (workspace.path, root_fd), tracked.path,
+                                    tracked.kind, cache, skip_symlinks, reporter,
                                     _Target(dataset, pins, _lock_guard(ctx, caller, tracked)))
         with ctx.db.write() as session:
             pins.settle(session)
@@ -105,9 +105,10 @@ class _Target:
     guard: Callable[[local.LocalState], None] = field(default=lambda state: None)
 
 
-def _ingest_path(ctx: ServiceContext, caller: Caller, root_fd: int, relpath: str, kind: str,
-                 cache: local.Cache, skip_symlinks: bool, reporter: Reporter,
+def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], relpath: str,
+                 kind: str, cache: local.Cache, skip_symlinks: bool, reporter: Reporter,
                  target: _Target) -> tuple[IngestReport, list[dict[str, object]]]:
+    root_path, root_fd = root
     state = local.compare(root_fd, relpath, kind, cache)
     local.require_storable(state, relpath, kind)
     local.require_supported(state, skip_symlinks, relpath)
@@ -121,15 +122,20 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root_fd: int, relpath: str
     reporter.start(len(state.files), sum(st.st_size for st in state.files.values()))
     options = IngestOptions(owner_uid=caller.uid, adopt=ctx.may_adopt(),
                             relink=ctx.link_mode == "hardlink", lease=target.pins.lease,
-                            on_staged=target.pins.write_rows)
+                            on_staged=target.pins.write_rows,
+                            before_relink=lambda oids: ctx.acl.grant(caller, target.dataset, oids),
+                            relink_executables=ctx.mode == "service")
     with local.opened_target(root_fd, relpath, kind) as (base_fd, _):
         report = ingest(ctx.store, base_fd, changed, known, options, reporter.update)
     report.stats.update({path: state.files[path] for path in known})
-    rows = _cache_rows(ctx, root_fd, relpath, kind, report)
+    files, _ = local.list_files(root_fd, relpath, kind)
+    ctx.acl.track_copies(caller, target.dataset, root_path, root_fd,
+                         materialize.placed(relpath, kind, files, report.manifest))
+    rows = _cache_rows(ctx, files, report)
     return report, rows
 
 
-def _cache_rows(ctx: ServiceContext, root_fd: int, relpath: str, kind: str,
+def _cache_rows(ctx: ServiceContext, files: list[local.LocalFile],
                 report: IngestReport) -> list[dict[str, object]]:
     """Stat rows that let the next status skip hashing: trust only what we can prove.
 
@@ -137,7 +143,6 @@ def _cache_rows(ctx: ServiceContext, root_fd: int, relpath: str, kind: str,
     other file keeps the stat we had when we read it, so a change made since
     shows up as a mismatch and is hashed.
     """
-    files, _ = local.list_files(root_fd, relpath, kind)
     now = {f.relpath: f.stat for f in files}
     rows: list[dict[str, object]] = []
     for path, entry in report.manifest.items():

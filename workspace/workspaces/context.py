@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from workspace.acl.service import NoAcl, ReadAccess
 from workspace.auth import Caller
 from workspace.db import Database
 from workspace.db.models import TrackedPath
@@ -65,6 +66,8 @@ class ServiceContext:
     watcher: Watcher | None = None
     limits: WriteLimits = field(default_factory=WriteLimits)
     upkeep: threading.Lock = field(default_factory=threading.Lock)  # one gc/fsck/scrub at a time
+    acl: ReadAccess = field(default_factory=NoAcl)
+    """Object ACLs (service mode: ``KernelAcl``, installed at start; single-user: none)."""
     _locks: dict[int, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 

@@ -5,8 +5,9 @@ Order (docs/design.md, "write ordering"):
    mode, the daemon owns the file, one link, not executable, and a read lease
    proves nobody has it open for writing), otherwise copy it while hashing;
 2. ``batch.commit()``: every object is durable under its final name;
-3. only then replace each user file by a hardlink to its object, and only if
-   the file is still the one we read (same inode, size, mtime).
+3. only then (after ``before_relink``: in service mode, the committer's read
+   entries on the objects) replace each user file by a hardlink to its
+   object, and only if the file is still the one we read (same inode, size, mtime).
 The database records the version after this, in the caller's transaction.
 """
 
@@ -70,6 +71,10 @@ class IngestOptions:
     relink: bool
     lease: PinLease | None = None  # pins held until the caller's version commits
     on_staged: Callable[[set[str]], None] = lambda oids: None  # before objects are published
+    before_relink: Callable[[list[str]], None] = lambda oids: None  # given the stored oids
+    # Service mode: executables become the daemon's private copies too, so that no file of
+    # the dataset stays readable by whatever mode its author gave it (the ACL decides).
+    relink_executables: bool = False
 
 
 def ingest(store: ObjectStore, base_fd: int, paths: list[str],
@@ -82,13 +87,14 @@ def ingest(store: ObjectStore, base_fd: int, paths: list[str],
         staged = _stage_all(batch, store, base_fd, paths, options, progress, len(known))
         options.on_staged(set(batch.lease.oids))
         batch.commit()
+    options.before_relink([item.staged.oid for item in staged])
     for item in staged:  # a concurrent add of the same bytes may have published them first
         item.created = item.staged.new and item.staged.oid in batch.published
         report.manifest[item.relpath] = _entry(item)
         report.stats[item.relpath] = item.stat
         _count_staged(report.summary, item)
     if options.relink:
-        _relink_all(store, base_fd, staged, report.summary)
+        _relink_all(store, base_fd, staged, report.summary, options.relink_executables)
     _record_known(known, report)
     report.summary.files = len(report.manifest)
     report.summary.bytes = sum(e.size for e in report.manifest.values())
@@ -168,17 +174,19 @@ def _adoptable(st: os.stat_result) -> bool:
     return st.st_uid == os.geteuid() and st.st_nlink == 1 and not st.st_mode & 0o111
 
 
-def _relink_all(store: ObjectStore, base_fd: int, staged: list[_Staged], summary: Summary) -> None:
+def _relink_all(store: ObjectStore, base_fd: int, staged: list[_Staged], summary: Summary,
+                executables: bool) -> None:
     """Replace each staged file by a link to its object, one directory fd per directory.
 
     Linear in files and directories: each item is grouped once. A lookup table
     rebuilt per directory made it quadratic: 213 s instead of 2.8 s for 100,000
     files in 10,000 directories (bench/bench_relink.py, on a busy machine).
+    ``executables``: relink (copy) those too (service mode: the ACL decides who reads).
     """
     summary.linked += sum(1 for s in staged if s.is_object)
     groups: dict[str, list[_Staged]] = defaultdict(list)
     for item in staged:
-        if not item.is_object and not _executable(item.stat):
+        if not item.is_object and (executables or not _executable(item.stat)):
             groups[posixpath.dirname(item.relpath)].append(item)
     for directory, members in sorted(groups.items()):
         with open_group_dir(base_fd, directory) as dir_fd:
@@ -191,7 +199,8 @@ def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged, summary: Summary
     now = safefs.lstat_at(dir_fd, name)
     if now is None or not _same_file(now, item.stat):
         return  # changed while we read it: leave it; status will show it as modified
-    how = store.link_into(item.staged.oid, dir_fd, name, replace=True, size=item.staged.size)
+    how = store.link_into(item.staged.oid, dir_fd, name, replace=True, size=item.staged.size,
+                          executable=_executable(item.stat))
     if how == "hardlink":
         summary.linked += 1
     else:

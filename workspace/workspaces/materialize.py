@@ -14,11 +14,12 @@ import posixpath
 import time
 from dataclasses import dataclass
 
+from workspace.acl.service import Placed
 from workspace.datasets.manifest import ManifestEntry
 from workspace.errors import Conflict
 from workspace.store import ObjectStore, safefs
 from workspace.workspaces.ingest import Progress, Summary, by_directory
-from workspace.workspaces.local import Cache, LocalState
+from workspace.workspaces.local import Cache, LocalFile, LocalState
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,17 @@ def plan(target: dict[str, ManifestEntry], state: LocalState, cache: Cache) -> P
     remove = sorted(p for p in state.files if p not in target and p in cache)
     occupied = frozenset(e.path for e in link if e.path in state.files)
     return Plan(link, remove, len(target) - len(link), occupied)
+
+
+def placed(tracked_path: str, kind: str, files: list[LocalFile],
+           manifest: dict[str, ManifestEntry]) -> list[Placed]:
+    """The files of a tracked path that hold manifest entries, by workspace-relative path
+    (for the object ACLs: which of them are the daemon's private copies)."""
+    def where(relpath: str) -> str:
+        return tracked_path if kind == "file" else f"{tracked_path}/{relpath}"
+
+    return [Placed(where(f.relpath), manifest[f.relpath].oid, manifest[f.relpath].executable,
+                   f.stat) for f in files if f.relpath in manifest]
 
 
 def conflicts(target: dict[str, ManifestEntry], state: LocalState) -> list[str]:

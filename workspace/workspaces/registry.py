@@ -14,9 +14,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from workspace.acl.service import ReadAccess
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.db.models import TrackedPath, Workspace
+from workspace.db.queries import datasets as dq
 from workspace.db.queries import workspaces as q
 from workspace.errors import Conflict, InvalidInput, NotFound, PermissionDenied, WorkspaceError
 from workspace.store import safefs
@@ -87,23 +89,30 @@ def _require_own_directory(caller: Caller, path: str) -> None:
     os.close(fd)
 
 
-def unregister(session: Session, caller: Caller, path: str, *,
+def unregister(session: Session, caller: Caller, path: str, *, acl: ReadAccess,
                force: bool = False) -> tuple[Workspace, list[str]]:
     """Forget the caller's workspace at ``path``; returns it and the paths it tracked.
 
     Tracked paths would be left as read-only links nobody can commit or unlock
-    through the daemon any more, so they are refused unless ``force``.
+    through the daemon any more, so they are refused unless ``force``. In
+    service mode the caller's read on what only this workspace held is queued
+    for removal, and its private copies are released (``acl.release``): hold
+    ``acl.releasing()`` around the transaction and call ``acl.released()`` after.
     """
     path = normalize(path)
     workspace = q.by_path(session, path)
     if workspace is None or workspace.owner_id != caller.user_id:
         raise NotFound(f"{path} is not a workspace of yours",
                        hint="give the directory where you ran `ws init`")
-    tracked = [t.path for t in q.tracked_paths(session, workspace.id)]
+    rows = q.tracked_paths(session, workspace.id)
+    tracked = [t.path for t in rows]
     if tracked and not force:
         raise Conflict(f"{path} still tracks {len(tracked)} path(s): {', '.join(tracked[:5])}",
                        hint="`ws unlock` what you want to keep editable, then pass --force; "
                        "the files stay, but are no longer tracked", details={"tracked": tracked})
+    acl.release(session, owner=caller, root=path, prefix=None, reason="deinit",
+                datasets=dq.dataset_names(session, [t.dataset_id for t in rows]).values(),
+                exclude_workspace=workspace.id)
     session.delete(workspace)  # tracked paths and their stat cache go with it (ON DELETE CASCADE)
     session.flush()
     record(session, actor=caller.name, action=Action.WORKSPACE_REGISTRATION_DELETE,

@@ -81,11 +81,13 @@ def status(ctx: ServiceContext, caller: Caller, *, path: str) -> dict[str, Any]:
         tracked = registry.tracked_under(session, located)
         names = dq.dataset_names(session, [t.dataset_id for t in tracked])
     reports, refreshed = [], {}
+    access = ctx.acl.notes(caller, names.values())  # service mode: may they still read it?
     with open_root(located.workspace.path, caller) as root_fd:
         for item in tracked:
             state, note = _local_state(ctx, root_fd, item)
             refreshed[item.id] = state.refreshed
-            reports.append({**_status_entry(item, names[item.dataset_id], state), **note})
+            reports.append({**_status_entry(item, names[item.dataset_id], state), **note,
+                            **access.get(names[item.dataset_id], {})})
     _refresh(ctx, refreshed)
     return {"workspace": located.workspace.path, "tracked": reports}
 
@@ -154,7 +156,8 @@ def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracke
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
             open_root(workspace.path, caller) as root_fd, ctx.store.pins.lease() as lease:
         lease.pin_all(e.oid for e in target.manifest.values())  # gc keeps them while we link
-        summary, rows, kept = _sync(ctx, root_fd, tracked, target, cache, force, reporter)
+        summary, rows, kept = _sync(ctx, caller, workspace.path, root_fd, tracked, target, cache,
+                                    force, reporter)
         with ctx.db.write() as session:
             row = _store_tracked(session, workspace.id, tracked, target)
             wq.replace_tracked_files(session, row.id, rows)
@@ -168,19 +171,22 @@ def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracke
                             pointer_info(row.path, info), summary, version=info, kept=kept)
 
 
-def _sync(ctx: ServiceContext, root_fd: int, tracked: TrackedPath, target: _Target,
-          cache: local.Cache, force: bool,
+def _sync(ctx: ServiceContext, caller: Caller, root: str, root_fd: int, tracked: TrackedPath,
+          target: _Target, cache: local.Cache, force: bool,
           reporter: Reporter) -> tuple[Summary, list[dict[str, Any]], list[str]]:
     state = local.compare(root_fd, tracked.path, tracked.kind, cache)
     at_risk = materialize.conflicts(target.manifest, state)
     if at_risk and not force:
         raise _local_changes(tracked.path, at_risk)
     work = materialize.plan(target.manifest, state, cache)
+    ctx.acl.grant(caller, target.dataset.name, _granted(tracked, target, work))
     reporter.start(len(work.link), sum(e.size for e in work.link))
     with _writable_base(root_fd, tracked) as base_fd:
         summary = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
                                     progress=reporter.update)
     files, _ = local.list_files(root_fd, tracked.path, tracked.kind)
+    ctx.acl.track_copies(caller, target.dataset.name, root, root_fd, materialize.placed(
+        tracked.path, tracked.kind, files, target.manifest))
     manifest = target.manifest
     rows = [local.cache_row(f.relpath, manifest[f.relpath].oid, f.stat,
                             size=manifest[f.relpath].size)
@@ -189,6 +195,14 @@ def _sync(ctx: ServiceContext, root_fd: int, tracked: TrackedPath, target: _Targ
     summary.files = len(target.manifest)
     summary.bytes = sum(e.size for e in target.manifest.values())
     return summary, rows, kept
+
+
+def _granted(tracked: TrackedPath, target: _Target, work: materialize.Plan) -> set[str]:
+    """What the caller is given read on: what gets linked; everything, for another dataset
+    (files already in place were given for the dataset they came from)."""
+    if tracked.version == 0 or tracked.dataset_id != target.dataset.id:
+        return {e.oid for e in target.manifest.values()}
+    return {e.oid for e in work.link}
 
 
 @contextmanager

@@ -76,6 +76,12 @@ def check(ctx: ContextDep, access: AccessDep, subject: str = Query(max_length=10
                    "allowed": decision.allowed, "rule": decision.rule, "known": known})
 
 
+@router.get("/acl", dependencies=[require(admin(ADMIN_POLICY))])
+def acl_status(ctx: ContextDep) -> Any:
+    """`ws acl status`: how far the store's object ACLs are from the policy, and the queue."""
+    return encode(ctx.acl.overview())
+
+
 def _known_subject(session: Session, subject: str) -> bool:
     """A workspace account, or ``group:NAME`` for a Unix group of the daemon's machine."""
     if subject.startswith(GROUP_PREFIX):

@@ -15,6 +15,7 @@ from workspace.auth.identity import unix_name
 from workspace.db.queries import datasets as dq
 from workspace.db.queries import workspaces as wq
 from workspace.workspaces import registry, sync
+from workspace.workspaces import untrack as untracking
 from workspace.workspaces.results import tracked_info
 
 router = APIRouter()
@@ -40,11 +41,13 @@ def register(body: RegisterBody, caller: CallerDep, ctx: ContextDep) -> Any:
 def unregister(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096),
                force: bool = False) -> Any:
     """`ws deinit`: forget the workspace; the answer lists the caller's remaining ones."""
-    with ctx.db.write() as session:
-        workspace, dropped = registry.unregister(session, caller, path, force=force)
+    with ctx.acl.releasing(), ctx.db.write() as session:
+        workspace, dropped = registry.unregister(session, caller, path, acl=ctx.acl, force=force)
         remaining = [w.path for w in wq.of_owner(session, caller.user_id)]
-        return encode({"workspace": _workspace(workspace, caller.name), "untracked": dropped,
-                       "remaining": remaining})
+        answer = {"workspace": _workspace(workspace, caller.name), "untracked": dropped,
+                  "remaining": remaining}
+    ctx.acl.released()  # before the CLI takes the daemon's access to the directory back
+    return encode(answer)
 
 
 @router.get("/workspaces/locate", dependencies=[authenticated()])
@@ -60,6 +63,12 @@ def locate(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096
                        "relpath": found.inner})
 
 
+@router.post("/untrack", dependencies=[authenticated()])
+def untrack(body: RegisterBody, caller: CallerDep, ctx: ContextDep) -> Any:
+    """`ws untrack`: stop tracking a path of the caller's and remove the daemon's files there."""
+    return encode(untracking.untrack(ctx, caller, path=body.path))
+
+
 @router.get("/status", dependencies=[authenticated()])
 def status(caller: CallerDep, ctx: ContextDep, access: AccessDep,
            path: str = Query(max_length=4096)) -> Any:
@@ -69,9 +78,14 @@ def status(caller: CallerDep, ctx: ContextDep, access: AccessDep,
     can_read = readable(caller, access)
     entries = answer["tracked"]
     answer["tracked"] = [entry for entry in entries if can_read(entry["dataset"])]
-    answer["unreadable"] = [{key: entry[key] for key in ("path", "dataset", "version")}
+    answer["unreadable"] = [{key: entry[key] for key in _UNREADABLE_KEYS if key in entry}
                             for entry in entries if not can_read(entry["dataset"])]
     return answer
+
+
+_UNREADABLE_KEYS = ("path", "dataset", "version", "acl_pending")
+"""What status says of a path the caller lost read on: no changes, but the ACL work that is
+withdrawing the files' read (service mode), so they can see it land."""
 
 
 def _workspace(workspace: Any, owner: str) -> dict[str, Any]:
