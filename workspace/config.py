@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     max_request_body: PositiveInt = 1024 * 1024
     request_header_timeout: PositiveFloat = 10.0
     request_body_timeout: PositiveFloat = 10.0
+    remote_concurrency: PositiveInt = 8
+    remote_retries: int = 10
+    remote_retry_timeout: PositiveFloat = 120.0
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_allow_http: bool = False
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

@@ -21,7 +21,7 @@ from workspace.errors import Conflict, InvalidInput, PermissionDenied
 
 if TYPE_CHECKING:
     from workspace.watch.workspaces import WorkspaceWatcher
-    from workspace.workspaces.context import ServiceContext
+    from workspace.workspaces.context import ObjectSource, ServiceContext
 
 log = logging.getLogger("workspace.daemon")
 KEEP_ALIVE_TIMEOUT = 5
@@ -122,6 +122,7 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
     prepare_leases()
     log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
     ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=settings.link_mode)
+    ctx.object_source = _object_source(settings, ctx)
     watcher = _start_watcher(settings, ctx)
     try:
         yield ctx
@@ -130,6 +131,14 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
             watcher.close()
         store.close()
         db.dispose()
+
+
+def _object_source(settings: Settings, ctx: ServiceContext) -> ObjectSource:
+    """Checkouts fetch objects the store lacks from the default remote (``remotes/``)."""
+    from workspace.remotes.backend import RemoteOptions
+    from workspace.remotes.fetch import RemoteFetcher
+
+    return RemoteFetcher(ctx.db, ctx.store, RemoteOptions.from_settings(settings))
 
 
 def _start_watcher(settings: Settings, ctx: ServiceContext) -> WorkspaceWatcher | None:

@@ -8,6 +8,7 @@
     │   └── AuthenticationRequired exit 4, HTTP 401   (no identity on this door)
     ├── Conflict                   exit 5, HTTP 409   (someone committed since you, local changes)
     ├── DaemonUnreachable          exit 6, (client)   (no daemon on the socket)
+    ├── RemoteUnavailable          exit 6, HTTP 502   (a remote's storage kept refusing or failing)
     ├── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
     ├── AuditTampered              exit 8, HTTP 409   (the audit chain or its checkpoints disagree)
     └── DiskFull                   exit 9, HTTP 507   (no space left for the store or the database)
@@ -103,6 +104,18 @@ class DaemonUnreachable(WorkspaceError):
     exit_code = 6
 
 
+class RemoteUnavailable(WorkspaceError):
+    """A remote (S3 or a file:// mount) could not be reached, even after retrying.
+
+    It shares exit 6 with ``DaemonUnreachable``: something the command needs
+    does not answer; try again later. ``details`` names the remote.
+    """
+
+    code = "remote_unavailable"
+    http_status = 502
+    exit_code = 6
+
+
 class StoreCorrupt(WorkspaceError):
     code = "store_corrupt"
     http_status = 500
@@ -136,6 +149,7 @@ _BY_CODE: dict[str, type[WorkspaceError]] = {
         AuthenticationRequired,
         Conflict,
         DaemonUnreachable,
+        RemoteUnavailable,
         StoreCorrupt,
         AuditTampered,
         DiskFull,

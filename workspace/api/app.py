@@ -18,7 +18,7 @@ from workspace import __version__
 from workspace.api.access import Access
 from workspace.api.bodylimit import BodyLimit
 from workspace.api.routes import access as access_routes
-from workspace.api.routes import accounts, audit, datasets, operations, workspaces
+from workspace.api.routes import accounts, audit, datasets, operations, remotes, workspaces
 from workspace.api.ttlcache import TtlCache
 from workspace.config import Settings
 from workspace.errors import InvalidInput, NotFound, WorkspaceError
@@ -36,7 +36,7 @@ def create_app(ctx: ServiceContext, settings: Settings, access: Access) -> FastA
     app.state.access = access
     app.add_middleware(BodyLimit, max_body=settings.max_request_body)
     app.state.callers = TtlCache()  # peer -> Caller, see deps.get_caller
-    for module in (workspaces, operations, datasets, audit, accounts, access_routes):
+    for module in (workspaces, operations, datasets, audit, accounts, access_routes, remotes):
         app.include_router(module.router, prefix="/v1")
     _install_error_handlers(app)
     return app

@@ -25,3 +25,8 @@ class Action(StrEnum):
     WORKSPACE_REGISTRATION_DELETE = "workspace:registration:delete"
     WORKSPACE_PATH_TRACK = "workspace:path:track"
     WORKSPACE_PATH_CHECKOUT = "workspace:path:checkout"
+    REMOTE_CONFIG_ADD = "remote:config:add"
+    REMOTE_CONFIG_REMOVE = "remote:config:remove"
+    REMOTE_DATASET_PUSH = "remote:dataset:push"
+    REMOTE_DATASET_PULL = "remote:dataset:pull"
+    REMOTE_OBJECT_FETCH = "remote:object:fetch"

@@ -185,4 +185,4 @@ class AuditEvent(Base):
 
 # Tables of other concepts live in their own modules; importing them here puts them
 # in Base.metadata, which Alembic and the tests see.
-from workspace.db import models_auth, models_policy  # noqa: E402, F401
+from workspace.db import models_auth, models_policy, models_remote  # noqa: E402, F401

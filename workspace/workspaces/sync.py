@@ -142,7 +142,8 @@ def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracke
                      action: Action) -> OpResult:
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
             open_root(workspace.path, caller) as root_fd:
-        summary, rows, kept = _sync(ctx, root_fd, tracked, target, cache, force, reporter)
+        summary, rows, kept = _sync(ctx, caller, root_fd, tracked, target, cache, force,
+                                    reporter)
         with ctx.db.write() as session:
             row = _store_tracked(session, workspace.id, tracked, target)
             wq.replace_tracked_files(session, row.id, rows)
@@ -156,14 +157,15 @@ def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracke
                             pointer_info(row.path, info), summary, version=info, kept=kept)
 
 
-def _sync(ctx: ServiceContext, root_fd: int, tracked: TrackedPath, target: _Target,
-          cache: local.Cache, force: bool,
+def _sync(ctx: ServiceContext, caller: Caller, root_fd: int, tracked: TrackedPath,
+          target: _Target, cache: local.Cache, force: bool,
           reporter: Reporter) -> tuple[Summary, list[dict[str, Any]], list[str]]:
     state = local.compare(root_fd, tracked.path, tracked.kind, cache)
     at_risk = materialize.conflicts(target.manifest, state)
     if at_risk and not force:
         raise _local_changes(tracked.path, at_risk)
     work = materialize.plan(target.manifest, state, cache)
+    _fetch_missing(ctx, caller, work, reporter)
     reporter.start(len(work.link), sum(e.size for e in work.link))
     with _writable_base(root_fd, tracked) as base_fd:
         summary = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
@@ -175,6 +177,16 @@ def _sync(ctx: ServiceContext, root_fd: int, tracked: TrackedPath, target: _Targ
     summary.files = len(target.manifest)
     summary.bytes = sum(e.size for e in target.manifest.values())
     return summary, rows, kept
+
+
+def _fetch_missing(ctx: ServiceContext, caller: Caller, work: materialize.Plan,
+                   reporter: Reporter) -> None:
+    """Objects the store lacks (evicted, lost) come from the default remote, if any."""
+    if ctx.object_source is None:
+        return
+    missing = {e.oid: e.size for e in work.link if not ctx.store.exists(e.oid)}
+    if missing:
+        ctx.object_source.fetch(caller, missing, reporter)
 
 
 @contextmanager
