@@ -22,6 +22,7 @@ from workspace.cli import (
     commands_data,
     commands_datasets,
     commands_history,
+    commands_remote,
     commands_serve,
     commands_users,
     commands_workspace,
@@ -54,6 +55,10 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("diff", commands_datasets.diff),
         ("tag", commands_datasets.tag),
     ),
+    "Remotes": (
+        ("push", commands_remote.push),
+        ("pull", commands_remote.pull),
+    ),
     "History": (
         ("log", commands_history.log),
         ("blame", commands_blame.blame),
@@ -68,6 +73,7 @@ _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
         ("policy", commands_access.policy_app),
         ("token", commands_users.token_app),
     ),
+    "Remotes": (("remote", commands_remote.remote_app),),
 }
 for panel, commands in _COMMANDS.items():
     for name, function in commands:

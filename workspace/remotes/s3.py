@@ -49,6 +49,10 @@ PART_SIZE = 8 * 1024 * 1024
 """Multipart part size; with ``PART_CONCURRENCY`` parts in flight, a transfer holds ~32 MiB."""
 PART_CONCURRENCY = 4
 _STREAM_CHUNK = 8 * 1024 * 1024
+# obstore raises its own classes, and Python's built-in ones for some (a missing key is a
+# FileNotFoundError): both are translated, never passed on.
+_MISSING = (NotFoundError, FileNotFoundError)
+_FAILURES = (BaseError, OSError)
 
 
 class S3Backend:
@@ -65,11 +69,11 @@ class S3Backend:
         try:
             obstore.put(self._store, key, data, mode="create" if create_only else "overwrite",
                         chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY)
-        except (AlreadyExistsError, PreconditionError):
+        except (AlreadyExistsError, PreconditionError, FileExistsError):
             if create_only:
                 return False
             raise
-        except BaseError as exc:
+        except _FAILURES as exc:
             self._fail(exc, key)
         return True
 
@@ -77,22 +81,22 @@ class S3Backend:
         try:
             obstore.put(self._store, key, chunks, use_multipart=size > PART_SIZE,
                         chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY)
-        except BaseError as exc:
+        except _FAILURES as exc:
             self._fail(exc, key)
 
     def get_bytes(self, key: str) -> bytes | None:
         try:
             return bytes(obstore.get(self._store, key).bytes())
-        except NotFoundError:
+        except _MISSING:
             return None
-        except BaseError as exc:
+        except _FAILURES as exc:
             self._fail(exc, key)
 
     def get_ranges(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes]:
         try:
             found = obstore.get_ranges(self._store, key, starts=[r[0] for r in ranges],
                                        lengths=[r[1] for r in ranges])
-        except BaseError as exc:
+        except _FAILURES as exc:
             self._fail(exc, key)
         return [bytes(chunk) for chunk in found]
 
@@ -100,7 +104,7 @@ class S3Backend:
         try:
             for chunk in obstore.get(self._store, key).stream(min_chunk_size=_STREAM_CHUNK):
                 yield bytes(chunk)
-        except BaseError as exc:
+        except _FAILURES as exc:
             self._fail(exc, key)
 
     def list(self, prefix: str) -> Iterator[tuple[str, int]]:
@@ -108,15 +112,15 @@ class S3Backend:
             for batch in obstore.list(self._store, prefix, chunk_size=1000):
                 for meta in batch:
                     yield str(meta["path"]), int(meta["size"])
-        except BaseError as exc:
+        except _FAILURES as exc:
             self._fail(exc, prefix)
 
-    def _fail(self, exc: BaseError, key: str) -> NoReturn:
+    def _fail(self, exc: Exception, key: str) -> NoReturn:
         where = f"{self.description}/{key}"
-        if isinstance(exc, NotFoundError):
+        if isinstance(exc, _MISSING):
             raise NotFound(f"{where} does not exist on the remote",
                            hint="`ws remote status` shows what the remote holds") from None
-        if isinstance(exc, PermissionDeniedError | UnauthenticatedError):
+        if isinstance(exc, PermissionDeniedError | UnauthenticatedError | PermissionError):
             raise PermissionDenied(
                 f"the S3 service refused the daemon's credentials for {where}",
                 hint="check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials) "
