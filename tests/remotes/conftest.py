@@ -48,10 +48,13 @@ def start_daemon(runtime: Runtime, alice: Identity,
     """Start daemons (each with its own WORKSPACE_HOME) that can reach the S3 server."""
     started: list[Daemon] = []
 
-    def start(database_url: str | None = None, **extra: str) -> Daemon:
+    def start(database_url: str | None = None, *, shared: bool = False, **extra: str) -> Daemon:
+        """``shared``: the socket outside the 0700 home, for other users' CLIs."""
         home = runtime.make_dir(alice, "home")
         url = database_url or f"sqlite:///{home / 'workspace.db'}"
-        daemon = Daemon(runtime, alice, home, url, extra_env={**s3_env, **extra}).start()
+        sockets = runtime.make_dir(alice, "sock") if shared else None
+        daemon = Daemon(runtime, alice, home, url, extra_env={**s3_env, **extra},
+                        socket_dir=sockets).start()
         started.append(daemon)
         return daemon
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.remotes.conftest import DaemonFactory, make_project
-from tests.support.daemon import Daemon
+from tests.support.daemon import Daemon, give
 from tests.support.runtime import Identity, Runtime
 
 DENIED, INVALID = 4, 2
@@ -29,16 +29,18 @@ def _member(daemon: Daemon, runtime: Runtime, admin_dir: Path, name: str,
 
 def test_remote_roles(bucket: str, start_daemon: DaemonFactory, runtime: Runtime,
                       alice: Identity) -> None:
-    daemon = start_daemon()
+    daemon = start_daemon(shared=True)
     project = make_project(runtime, alice, daemon, small=2, large=0)
     daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
-    daemon.ws("add", "data/small/000.txt", "-d", "other/notes", "-m", "n", cwd=project)
+    (project / "notes.txt").write_text("notes\n")
+    give(project / "notes.txt", alice)
+    daemon.ws("add", "notes.txt", "-d", "other/notes", "-m", "n", cwd=project)
     bob, bob_dir = _member(daemon, runtime, project, "bob", "reader")
     wendy, wendy_dir = _member(daemon, runtime, project, "wendy", "writer")
     url = f"s3://{bucket}/r"
 
     refused = daemon.ws("remote", "add", "origin", url, cwd=bob_dir, user=bob, check=False)
-    assert refused.returncode == DENIED
+    assert refused.returncode == DENIED and "may not admin admin:remotes" in refused.stderr
     leaky = daemon.ws("remote", "add", "x", f"s3://key:secret@{bucket}/r", cwd=project,
                       check=False)
     assert leaky.returncode == INVALID and "secret" not in leaky.stderr
