@@ -149,7 +149,8 @@ class FaultProxy:
             client.settimeout(5)
             client.recv(65536)
             self.refused += 1
-            body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+            body = (b"<Error><Code>SlowDown</Code>"
+                    b"<Message>Please reduce your request rate.</Message></Error>")
             client.sendall(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
                            b"Connection: close\r\nContent-Length: " + str(len(body)).encode()
                            + b"\r\n\r\n" + body)
