@@ -51,6 +51,17 @@ def test_file_backend_writes_complete_values_and_create_only_never_overwrites(
     assert not list((tmp_path / "remote" / ".tmp").iterdir())
 
 
+def test_a_file_remote_whose_parent_is_missing_is_refused(tmp_path: Path) -> None:
+    from workspace.errors import NotFound
+
+    backend = FileBackend(parse_url(f"file://{tmp_path}/not-mounted/remote"))
+    with pytest.raises(NotFound, match="mount"):
+        list(backend.list("objects/"))
+    with pytest.raises(NotFound):
+        backend.put_bytes("workspace-remote.json", b"{}")
+    assert not (tmp_path / "not-mounted").exists()
+
+
 def test_a_failed_stream_leaves_no_key(tmp_path: Path) -> None:
     backend = FileBackend(parse_url(f"file://{tmp_path}/remote"))
 

@@ -56,6 +56,7 @@ class FileBackend:
                 yield chunk
 
     def list(self, prefix: str) -> Iterator[tuple[str, int]]:
+        self._require_parent()
         base = self._path(prefix.rsplit("/", 1)[0]) if "/" in prefix else self.root
         with self._errors(prefix):
             for directory, dirs, files in os.walk(base):
@@ -72,9 +73,18 @@ class FileBackend:
             raise ValueError(f"bad remote key {key!r}")
         return self.root.joinpath(*parts)
 
+    def _require_parent(self) -> None:
+        """The remote's directory may be created, its parent never: an unmounted share
+        must not silently become a directory on the local disk."""
+        if not self.root.parent.is_dir():
+            raise NotFound(f"{self.root.parent} does not exist, so {self.description} cannot",
+                           hint="create it, or mount the share, then try again")
+
     def _write_temp(self, key: str, chunks: Iterable[bytes]) -> Path:
+        self._require_parent()
+        self.root.mkdir(exist_ok=True)
         tmp_dir = self.root / _TMP
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp_dir.mkdir(exist_ok=True)
         temp = tmp_dir / f"{secrets.token_hex(8)}"
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
