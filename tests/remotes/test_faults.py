@@ -11,7 +11,6 @@ not be visible anywhere.
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -158,11 +157,10 @@ def test_a_server_refusing_for_a_while_is_retried_with_back_off(
         project = make_project(runtime, alice, daemon, small=5, large=1)
         daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
         daemon.ws("remote", "add", "origin", f"s3://{bucket}/b", cwd=project)
-        proxy.refusing = True
-        threading.Timer(2.0, lambda: setattr(proxy, "refusing", False)).start()
+        proxy.refuse_next = 4  # the next four connections get 503 SlowDown, then all is well
         pushed = daemon.ws_json("push", "vision/cats", cwd=project)
         assert pushed["datasets"][0]["pushed"] == [1]
-        assert proxy.refused >= 2  # it was refused, waited, asked again
+        assert proxy.refused == 4  # refused, waited, asked again: the push went through
     finally:
         daemon.stop()
         proxy.close()

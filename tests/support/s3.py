@@ -104,13 +104,15 @@ def daemon_env(endpoint: str, **extra: str) -> dict[str, str]:
 
 
 class FaultProxy:
-    """A TCP proxy on loopback in front of the S3 server; ``refusing`` makes it answer
-    every request ``503 SlowDown`` instead of forwarding it."""
+    """A TCP proxy on loopback in front of the S3 server; while ``refusing`` (or for the
+    next ``refuse_next`` connections) it answers ``503 SlowDown`` instead of forwarding."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = upstream_port
         self.refusing = False
+        self.refuse_next = 0
         self.refused = 0
+        self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
         self._closed = False
@@ -133,7 +135,10 @@ class FaultProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        if self.refusing:
+        with self._lock:
+            refuse = self.refusing or self.refuse_next > 0
+            self.refuse_next = max(0, self.refuse_next - 1)
+        if refuse:
             self._refuse(client)
             return
         try:
@@ -148,7 +153,8 @@ class FaultProxy:
         with contextlib.suppress(OSError), client:
             client.settimeout(5)
             client.recv(65536)
-            self.refused += 1
+            with self._lock:
+                self.refused += 1
             body = (b"<Error><Code>SlowDown</Code>"
                     b"<Message>Please reduce your request rate.</Message></Error>")
             client.sendall(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
