@@ -1,11 +1,12 @@
 """Faults against the real S3 server: kill -9 mid-push and mid-pull, a server that refuses
 requests for a while (and for good), and a corrupted object on the remote.
 
-Killing at a deterministic point: the test waits until the transfer has visibly
-started (an object on the remote, or in the pulling daemon's store), then
-SIGSTOPs the S3 server so nothing more can complete, kills the daemon with
-SIGKILL, and lets the server go on. Whatever the daemon had not finished must
-not be visible anywhere.
+Killing mid-transfer: the daemon talks to the S3 server through a proxy that
+slows every connection (256 KiB/s each way), so a transfer takes seconds;
+the test waits until it has visibly started (an object on the remote, or in
+the pulling daemon's store), SIGSTOPs the S3 server so nothing more can
+complete, kills the daemon with SIGKILL, and lets the server go on. Whatever
+the daemon had not finished must not be visible anywhere.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def _objects_in(store: Path) -> int:
 
 
 def _second(start_daemon: DaemonFactory, runtime: Runtime, who: Identity,
-            url: str) -> tuple[Daemon, Path]:
-    daemon = start_daemon()
+            url: str, **env: str) -> tuple[Daemon, Path]:
+    daemon = start_daemon(**env)
     place = runtime.make_dir(who, "elsewhere")
     give(place, who)
     daemon.ws("init", cwd=place)
@@ -56,11 +57,15 @@ def _killed_while(s3: MotoServer, daemon: Daemon, started: object) -> None:
         s3.resume()
 
 
+SLOW = 256 * 1024
+
+
 def test_kill_9_during_push_publishes_nothing_and_the_next_push_resumes(
         s3: MotoServer, bucket: str, start_daemon: DaemonFactory, runtime: Runtime,
         alice: Identity) -> None:
-    daemon = start_daemon()
-    project = make_project(runtime, alice, daemon, small=50, large=30)
+    slow = FaultProxy(s3.port, rate=SLOW)
+    daemon = start_daemon(AWS_ENDPOINT_URL=slow.endpoint)
+    project = make_project(runtime, alice, daemon, small=50, large=12)
     daemon.ws("add", "data", "-d", "vision/cats", "-m", "big", cwd=project)
     url = f"s3://{bucket}/backup"
     daemon.ws("remote", "add", "origin", url, cwd=project)
@@ -75,11 +80,12 @@ def test_kill_9_during_push_publishes_nothing_and_the_next_push_resumes(
     daemon.start()
     resumed = daemon.ws_json("push", "vision/cats", cwd=project)
     assert resumed["datasets"][0]["pushed"] == [1]
-    assert resumed["objects"] < 80  # what reached the remote before the kill was not resent
+    assert resumed["objects"] < 62  # what reached the remote before the kill was not resent
     other, place = _second(start_daemon, runtime, alice, url)
     other.ws("pull", "vision/cats", cwd=place)
     assert other.ws_json("log", "vision/cats", cwd=place) == daemon.ws_json(
         "log", "vision/cats", cwd=project)
+    slow.close()
 
 
 def test_kill_9_during_pull_records_no_version_and_the_next_pull_resumes(
@@ -92,7 +98,8 @@ def test_kill_9_during_pull_records_no_version_and_the_next_pull_resumes(
     first.ws("remote", "add", "origin", url, cwd=project)
     first.ws("push", "vision/cats", cwd=project)
 
-    second, place = _second(start_daemon, runtime, alice, url)
+    slow = FaultProxy(s3.port, rate=SLOW)
+    second, place = _second(start_daemon, runtime, alice, url, AWS_ENDPOINT_URL=slow.endpoint)
     cli = _background_ws(second, place, "pull", "vision/cats")
     _killed_while(s3, second, lambda: _objects_in(second.store) > 0)
     cli.wait(timeout=60)
@@ -105,6 +112,7 @@ def test_kill_9_during_pull_records_no_version_and_the_next_pull_resumes(
     assert resumed["objects"] < 22  # objects verified before the kill were kept
     assert second.ws_json("log", "vision/cats", cwd=place) == first.ws_json(
         "log", "vision/cats", cwd=project)
+    slow.close()
 
 
 @pytest.mark.parametrize("which", ["packed", "loose"])

@@ -107,8 +107,9 @@ class FaultProxy:
     """A TCP proxy on loopback in front of the S3 server; while ``refusing`` (or for the
     next ``refuse_next`` connections) it answers ``503 SlowDown`` instead of forwarding."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, *, rate: int | None = None) -> None:
         self.upstream = upstream_port
+        self.rate = rate  # bytes per second per connection and direction
         self.refusing = False
         self.refuse_next = 0
         self.refused = 0
@@ -147,7 +148,7 @@ class FaultProxy:
             client.close()
             return
         for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+            threading.Thread(target=_pipe, args=(a, b, self.rate), daemon=True).start()
 
     def _refuse(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError), client:
@@ -162,10 +163,12 @@ class FaultProxy:
                            + b"\r\n\r\n" + body)
 
 
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
+def _pipe(source: socket.socket, sink: socket.socket, rate: int | None) -> None:
     with contextlib.suppress(OSError):
         while chunk := source.recv(1 << 16):
             sink.sendall(chunk)
+            if rate:
+                time.sleep(len(chunk) / rate)
     for sock in (source, sink):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
