@@ -9,6 +9,7 @@ import pytest
 from tests.support.daemon import Daemon
 from tests.support.databases import database
 from tests.support.runtime import Identity, Runtime, make_runtime
+from tests.support.team import Teams
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +17,14 @@ def runtime() -> Iterator[Runtime]:
     made = make_runtime()
     yield made
     made.close()
+
+
+@pytest.fixture(scope="session")
+def teams(runtime: Runtime) -> Iterator[Teams]:
+    """Daemons with a team of users and data, shared by the tests of a feature (team.py)."""
+    made = Teams()
+    with made.stack:
+        yield made
 
 
 @pytest.fixture

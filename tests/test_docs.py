@@ -273,7 +273,8 @@ def test_readme_test_command_is_what_ci_runs() -> None:
 
 
 @pytest.mark.parametrize(
-    "doc", ["README.md", "docs/cli.md", "docs/configuration.md", "docs/api.md", "docs/design.md"]
+    "doc", ["README.md", "docs/cli.md", "docs/configuration.md", "docs/api.md", "docs/design.md",
+            "docs/python.md"]
 )
 def test_relative_links_resolve(doc: str) -> None:
     base = (ROOT / doc).parent

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,9 +30,36 @@ from pydantic_settings import (
 )
 
 from workspace.errors import InvalidInput
+from workspace.units import parse_duration, parse_size
 
 DEFAULT_HOME = Path("~/.local/share/workspace")
 SOCKET_NAME = "ws.sock"
+
+Seconds = Annotated[int, BeforeValidator(parse_duration)]
+"""A duration: seconds, or ``30m``, ``24h``, ``7d``, ``2w``."""
+Bytes = Annotated[int, BeforeValidator(parse_size)]
+"""A size: bytes, or ``512M``, ``10GiB`` (binary units)."""
+
+
+class RetentionRule(BaseModel):
+    """Keep the newest ``keep_last`` versions of the datasets matching ``pattern``.
+
+    ``older_than`` (optional) limits pruning to versions at least that old.
+    Tagged versions and versions checked out in a workspace are always kept.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str
+    keep_last: PositiveInt
+    older_than: Seconds | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_trailing_star(cls, value: str) -> str:
+        if not value or "*" in value[:-1]:
+            raise ValueError("a pattern is a dataset name or a prefix ending in one '*'")
+        return value
 
 
 class Settings(BaseSettings):
@@ -38,19 +73,30 @@ class Settings(BaseSettings):
     store: Path | None = None
     mode: Literal["single", "service"] = "single"
     tcp: str | None = None
-    link_mode: Literal["hardlink", "copy"] = "hardlink"
+    link_mode: Literal["auto", "hardlink", "copy"] = "auto"
     admin: str | None = None
     auto_register_role: str | None = None
     policy_dir: Path | None = None
     log_level: str = "info"
     audit_log_dir: Path | None = None
     audit_checkpoint_every: PositiveInt = 1000
+    audit_checkpoint_interval: PositiveFloat = 5.0
+    audit_refusal_window: PositiveFloat = 60.0
+    login_backoff_base: PositiveFloat = 1.0
+    prune_interval: PositiveFloat = 3600.0
     watch: bool = True
     watch_rescan_interval: int = 600
     watch_max_watches: int | None = None
     max_request_body: PositiveInt = 1024 * 1024
     request_header_timeout: PositiveFloat = 10.0
     request_body_timeout: PositiveFloat = 10.0
+    protected_aliases: list[str] = ["production"]
+    lock_on_unlock: bool = False
+    gc_grace: Seconds = 86400
+    retention: list[RetentionRule] = []
+    min_free: Bytes = 0
+    scrub_interval: Seconds = 86400
+    scrub_period: Seconds = 30 * 86400
     remote_concurrency: PositiveInt = 8
     remote_retries: int = 10
     remote_retry_timeout: PositiveFloat = 120.0
@@ -107,11 +153,16 @@ class Settings(BaseSettings):
                 f"config file {path} does not exist",
                 hint="fix WORKSPACE_CONFIG or --config, or remove it to use the defaults",
             )
-        cls._toml_file = path
         given = {key: value for key, value in overrides.items() if value is not None}
-        return cls(**given)
+        cls._toml_file = path
+        try:
+            return cls(**given)
+        finally:
+            cls._toml_file = None  # a later plain Settings() must not inherit this file
 
     _toml_file: ClassVar[Path | None] = None
+    """The file ``load`` reads, set only while it builds one Settings (pydantic-settings
+    asks the class, not the instance, for its sources)."""
 
     @classmethod
     def settings_customise_sources(

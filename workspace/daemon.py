@@ -20,6 +20,8 @@ from workspace.config import Settings, parse_tcp
 from workspace.errors import Conflict, InvalidInput, PermissionDenied
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from workspace.watch.workspaces import WorkspaceWatcher
     from workspace.workspaces.context import ObjectSource, ServiceContext
 
@@ -36,6 +38,7 @@ def serve(settings: Settings) -> None:
     from workspace.api.peercred import ConnectionLimits, protocol_class
     from workspace.audit.checkpoint import checkpointing
     from workspace.daemon_access import open_access
+    from workspace.daemon_maintenance import maintaining, prune_job, refusals_job
 
     _configure_logging(settings.log_level)
     if settings.mode == "service":
@@ -45,15 +48,20 @@ def serve(settings: Settings) -> None:
         stack.enter_context(_single_instance(settings.home / "daemon.lock"))
         ctx = stack.enter_context(_service_context(settings))
         stack.enter_context(checkpointing(  # the final checkpoint is written at shutdown
-            ctx.db, settings.audit_log_path, every=settings.audit_checkpoint_every))
+            ctx.db, settings.audit_log_path, every=settings.audit_checkpoint_every,
+            interval=settings.audit_checkpoint_interval))
         access = stack.enter_context(open_access(settings, ctx.db))
+        stack.enter_context(maintaining([prune_job(settings, ctx.db),
+                                         refusals_job(settings, ctx.db, access.refusals)]))
         sockets = [_bind_unix(settings.socket_path)]
         stack.callback(_remove_socket, settings.socket_path)
         if settings.tcp:
             sockets.append(_bind_tcp(settings.tcp))
         limits = ConnectionLimits(header_timeout=settings.request_header_timeout,
                                   body_timeout=settings.request_body_timeout)
-        config = uvicorn.Config(create_app(ctx, settings, access), http=protocol_class(limits),
+        app = create_app(ctx, settings, access)
+        stack.enter_context(_passing_fds(app, settings.socket_path, ctx))
+        config = uvicorn.Config(app, http=protocol_class(limits),
                                 lifespan="off", log_level=settings.log_level, access_log=False,
                                 timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
                                 timeout_graceful_shutdown=30)
@@ -70,6 +78,13 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 PROTECTED_HARDLINKS = Path("/proc/sys/fs/protected_hardlinks")
+ROOT_HARDLINKS = (
+    "RUNNING AS ROOT WITH link_mode = \"hardlink\": files in workspaces are the store's own "
+    "objects and root can write them in place, so `echo x >> data/file` changes that data "
+    "for every version and workspace sharing it (ws status reports such a file as modified, "
+    "and checkout refuses a damaged object, but its original bytes are gone until they are "
+    "added again). Use link_mode = \"auto\" (copies for root) or run the daemon as an "
+    "ordinary user.")
 
 
 def check_service_mode(settings: Settings, *, euid: int | None = None,
@@ -113,20 +128,32 @@ def require_protected_hardlinks(sysctl: Path = PROTECTED_HARDLINKS) -> None:
 @contextmanager
 def _service_context(settings: Settings) -> Iterator[ServiceContext]:
     from workspace.db import Database, migrate
+    from workspace.maintenance.pins import clear_stale_rows
+    from workspace.maintenance.quotas import WriteLimits
+    from workspace.maintenance.scrub import Scrubber
     from workspace.store import ObjectStore, prepare_leases
-    from workspace.workspaces.context import ServiceContext
+    from workspace.workspaces.context import ServiceContext, resolve_link_mode
 
     migrate(settings.db_url)
     db = Database(settings.db_url)
     store = ObjectStore.open(settings.store_path)
     prepare_leases()
+    clear_stale_rows(db, store)
     log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
-    ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=settings.link_mode)
+    link_mode = resolve_link_mode(settings.link_mode, os.geteuid())
+    if link_mode == "hardlink" and os.geteuid() == 0:
+        log.warning(ROOT_HARDLINKS)
+    ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=link_mode,
+                         limits=WriteLimits(min_free=settings.min_free))
     ctx.object_source = _object_source(settings, ctx)
     watcher = _start_watcher(settings, ctx)
+    scrubber = Scrubber(ctx, interval=settings.scrub_interval,
+                        period=settings.scrub_period).start() if settings.scrub_interval else None
     try:
         yield ctx
     finally:
+        if scrubber is not None:
+            scrubber.close()
         if watcher is not None:
             watcher.close()
         store.close()
@@ -156,6 +183,21 @@ def _start_watcher(settings: Settings, ctx: ServiceContext) -> WorkspaceWatcher 
         return None
     ctx.watcher = watcher
     return watcher
+
+
+@contextmanager
+def _passing_fds(app: FastAPI, socket_path: Path, ctx: ServiceContext) -> Iterator[None]:
+    """The fd-passing socket beside the HTTP one (api/fdpass.py), for the Python API."""
+    from workspace.api.fdpass import FdServer, fd_socket_path
+
+    path = fd_socket_path(socket_path)
+    server = FdServer(_bind_unix(path), app.state.fd_tickets, ctx.store).start()
+    app.state.fd_socket = str(path)
+    try:
+        yield
+    finally:
+        server.close()
+        _remove_socket(path)
 
 
 def _prepare_home(home: Path) -> None:

@@ -14,18 +14,20 @@ import os
 import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from workspace.api.access import Access
 from workspace.audit import Action, record
+from workspace.audit.aggregate import Tally
 from workspace.auth import bootstrap_admin, passwords, secret_file, tokens
 from workspace.auth.identity import Caller
 from workspace.config import Settings
 from workspace.db import Database
 from workspace.db.queries import users
 from workspace.errors import InvalidInput
-from workspace.policy import ADMIN_ROLE, Authorizer
+from workspace.policy import ADMIN_ROLE, Authorizer, audited
 from workspace.watch.policy_files import PolicyFileEvent, PolicyFileWatcher
 
 log = logging.getLogger("workspace.daemon")
@@ -41,7 +43,9 @@ def open_access(settings: Settings, db: Database) -> Iterator[Access]:
         admin = _first_admin(session, settings, authorizer)
     log.info("admin: %s", admin)
     keys = tokens.JwtKeys(secret_file.load_or_create(settings.home / secret_file.FILE_NAME))
-    access = Access(authorizer=authorizer, keys=keys, hasher=passwords.PasswordHasher())
+    access = Access(authorizer=authorizer, keys=keys, hasher=passwords.PasswordHasher(),
+                    refusals=Tally(timedelta(seconds=settings.audit_refusal_window)),
+                    protected_aliases=tuple(settings.protected_aliases))
     watcher = _watch_policy_files(settings, db, authorizer)
     try:
         yield access
@@ -56,10 +60,8 @@ def _first_admin(session: Session, settings: Settings, authorizer: Authorizer) -
         return ", ".join(existing)
     caller = _admin_account(session, settings)
     if caller.name not in existing:
-        authorizer.grant_role(session, caller.name, ADMIN_ROLE, EVERYTHING)
-        record(session, actor=caller.name, action=Action.POLICY_ROLE_GRANT,
-               detail={"subject": caller.name, "role": ADMIN_ROLE, "pattern": EVERYTHING,
-                       "reason": "first admin"})
+        audited.grant_role(session, authorizer, actor=caller.name, subject=caller.name,
+                           role=ADMIN_ROLE, pattern=EVERYTHING, reason="first admin")
     return caller.name
 
 
@@ -76,7 +78,7 @@ def _admin_account(session: Session, settings: Settings) -> Caller:
         raise InvalidInput(f"--admin {settings.admin}: there is no such Unix user",
                            hint="name an existing Unix account") from None
     user = users.by_name(session, settings.admin) or users.create(
-        session, name=settings.admin, uid=uid, is_admin=True)
+        session, name=settings.admin, uid=uid)
     return Caller(user.id, user.name, user.uid)
 
 

@@ -11,7 +11,8 @@
     ├── RemoteUnavailable          exit 6, HTTP 502   (a remote's storage kept refusing or failing)
     ├── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
     ├── AuditTampered              exit 8, HTTP 409   (the audit chain or its checkpoints disagree)
-    └── DiskFull                   exit 9, HTTP 507   (no space left for the store or the database)
+    ├── DiskFull                   exit 9, HTTP 507   (no space left for the store or the database)
+    └── QuotaExceeded              exit 10, HTTP 507  (a write would pass a quota)
 
 Every error carries a message (what happened) and a hint (what to do next).
 The daemon renders an error as one JSON shape, ``{"error": {...}}`` (see
@@ -138,6 +139,18 @@ class DiskFull(WorkspaceError):
     exit_code = 9
 
 
+class QuotaExceeded(WorkspaceError):
+    """A write would exceed a quota: ``details`` has the pattern, the quota, usage and need.
+
+    HTTP 507 (Insufficient Storage, as WebDAV answers a quota) rather than 413:
+    the request is not too large, the space allowed to it is used up.
+    """
+
+    code = "quota_exceeded"
+    http_status = 507
+    exit_code = 10
+
+
 _BY_CODE: dict[str, type[WorkspaceError]] = {
     cls.code: cls
     for cls in (
@@ -153,5 +166,6 @@ _BY_CODE: dict[str, type[WorkspaceError]] = {
         StoreCorrupt,
         AuditTampered,
         DiskFull,
+        QuotaExceeded,
     )
 }

@@ -1,8 +1,13 @@
-"""Dataset names and version references (`DATASET`, `DATASET@N`, `DATASET@TAG`).
+"""Dataset names and version references (`DATASET`, `DATASET@N`, `DATASET@NAME`).
 
 Names are what access policies match, so they are strict: lower-case
 segments ``[a-z0-9][a-z0-9._-]*`` joined by ``/``; no leading or trailing
 slash, no empty, ``.`` or ``..`` segment.
+
+After the ``@``, a number is a version; anything else is a *label*: a tag
+(immutable) or an alias (movable). Both share one namespace per dataset (the
+daemon refuses a tag named like an alias and the reverse) and neither can be
+a plain number, so ``DATASET@NAME`` always means one thing.
 """
 
 from __future__ import annotations
@@ -20,17 +25,17 @@ MAX_NAME = 200
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """A parsed reference: ``version`` or ``tag`` or neither (= latest)."""
+    """A parsed reference: ``version`` or ``label`` (a tag or an alias) or neither (= latest)."""
 
     dataset: str
     version: int | None = None
-    tag: str | None = None
+    label: str | None = None
 
     def __str__(self) -> str:
         if self.version is not None:
             return f"{self.dataset}@{self.version}"
-        if self.tag is not None:
-            return f"{self.dataset}@{self.tag}"
+        if self.label is not None:
+            return f"{self.dataset}@{self.label}"
         return self.dataset
 
 
@@ -45,13 +50,22 @@ def validate_name(name: str) -> str:
 
 
 def validate_tag(tag: str) -> str:
-    if len(tag) > 100 or not _TAG.fullmatch(tag) or tag.isdigit():
+    return validate_label(tag, "tag")
+
+
+def validate_alias(name: str) -> str:
+    return validate_label(name, "alias")
+
+
+def validate_label(label: str, kind: str = "tag or alias") -> str:
+    """A tag's or an alias's name: the same rules, since ``DATASET@NAME`` may be either."""
+    if len(label) > 100 or not _TAG.fullmatch(label) or label.isdigit():
         raise InvalidInput(
-            f"{tag!r} is not a valid tag",
-            hint="a tag starts with a letter or digit, uses letters, digits, '.', '_', '-', "
+            f"{label!r} is not a valid {kind}",
+            hint=f"a {kind} starts with a letter or digit, uses letters, digits, '.', '_', '-', "
             "and is not a plain number (that would read as a version)",
         )
-    return tag
+    return label
 
 
 def parse_ref(text: str) -> Ref:
@@ -63,7 +77,7 @@ def parse_ref(text: str) -> Ref:
         return Ref(name, version=int(suffix))
     if suffix.isdigit():
         raise InvalidInput(f"version {suffix} does not exist: versions start at 1")
-    return Ref(name, tag=validate_tag(suffix))
+    return Ref(name, label=validate_label(suffix))
 
 
 def _has_dot_segment(name: str) -> bool:

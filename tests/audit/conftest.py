@@ -18,9 +18,14 @@ import pytest
 from tests.audit.tamper import Attacker, rearm
 from tests.support.databases import database
 from workspace.audit import Action, record
+from workspace.audit.tags import SECURITY_RELEVANT
 from workspace.db import Database, migrate
 
 ACTORS = ("alice", "bob", "zoë")
+ROUTINE = [action for action in Action if action not in SECURITY_RELEVANT]
+"""Actions checkpointed by count and time only (a security-relevant one is at once)."""
+NO_TIMER = 3600.0
+"""A checkpoint interval no test lasts: the count alone decides."""
 Copier = Callable[[Path], AbstractContextManager[str]]
 
 
@@ -95,10 +100,10 @@ def log_dir(tmp_path: Path) -> Path:
 
 
 def record_events(db: Database, count: int) -> None:
-    """``count`` events, one transaction each, with varied (and non-ASCII) fields."""
+    """``count`` routine events, one transaction each, with varied (and non-ASCII) fields."""
     for n in range(count):
         with db.write() as session:
-            record(session, actor=ACTORS[n % 3], action=list(Action)[n % len(Action)],
+            record(session, actor=ACTORS[n % 3], action=ROUTINE[n % len(ROUTINE)],
                    dataset=f"vision/set{n % 2}" if n % 4 else None,
                    version=n if n % 2 else None, workspace=f"/home/wö/project{n % 2}",
                    path=f"data/{n % 3}" if n % 5 else None, detail={"n": n, "note": "ü\"\\"})

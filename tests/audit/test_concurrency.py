@@ -7,8 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from tests.audit.conftest import NO_TIMER
 from workspace.audit import Action, record
-from workspace.audit.checkpoint import checkpoint_file, checkpointing, read_checkpoints
+from workspace.audit.checkpoint import checkpointing
+from workspace.audit.checkpoint_file import checkpoint_file, load_checkpoints
 from workspace.audit.verify import verify
 from workspace.db import Database
 
@@ -36,7 +38,7 @@ def test_two_daemons_with_several_threads_each_keep_one_chain(db: Database,
     start, failures = threading.Barrier(len(writers)), list[str]()
     threads = [threading.Thread(target=_writer, args=(daemon, name, start, failures))
                for daemon, name in writers]
-    with checkpointing(db, log_dir, every=7):
+    with checkpointing(db, log_dir, every=7, interval=NO_TIMER):
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -45,7 +47,7 @@ def test_two_daemons_with_several_threads_each_keep_one_chain(db: Database,
 
     assert failures == []
     total = len(writers) * EVENTS_PER_THREAD
-    report = verify(db, read_checkpoints(checkpoint_file(log_dir))[0], batch=50)
+    report = verify(db, load_checkpoints(checkpoint_file(log_dir)).checkpoints, batch=50)
     assert report.problem is None, report.to_dict()
     assert report.events == total
     assert report.checked_checkpoints >= 1

@@ -10,22 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.conftest import record_events
+from tests.audit.conftest import NO_TIMER, record_events
 from tests.audit.tamper import Attacker
-from workspace.audit.checkpoint import checkpoint_file, checkpointing, read_checkpoints
+from workspace.audit.checkpoint import checkpointing
+from workspace.audit.checkpoint_file import checkpoint_file, load_checkpoints
 from workspace.audit.verify import Reason, Report, verify
 from workspace.db import Database
 
 
 @pytest.fixture
 def ten(db: Database, log_dir: Path) -> Database:
-    with checkpointing(db, log_dir, every=4):
+    with checkpointing(db, log_dir, every=4, interval=NO_TIMER):
         record_events(db, 10)
     return db
 
 
 def _verify(db: Database, log_dir: Path | None) -> Report:
-    checkpoints = read_checkpoints(checkpoint_file(log_dir))[0] if log_dir else []
+    checkpoints = load_checkpoints(checkpoint_file(log_dir)).checkpoints if log_dir else []
     return verify(db, checkpoints, batch=3)  # small batches: breaks across batch edges too
 
 
@@ -40,7 +41,8 @@ def test_an_intact_log_verifies_with_its_counts_and_checkpoints(ten: Database,
     report = _verify(ten, log_dir)
     assert report.problem is None
     assert (report.events, report.head_id) == (10, 10)
-    assert [cp.sequence for cp in read_checkpoints(checkpoint_file(log_dir))[0]] == [4, 8, 10]
+    written = load_checkpoints(checkpoint_file(log_dir)).checkpoints
+    assert [cp.sequence for cp in written] == [4, 8, 10]
     assert report.checked_checkpoints == 3
     assert report.last_checkpoint is not None and report.last_checkpoint.sequence == 10
     assert report.to_dict()["ok"] is True

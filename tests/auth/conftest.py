@@ -55,11 +55,10 @@ UserMaker = Callable[..., tuple[int, str]]
 def make_user(db: Database) -> UserMaker:
     """Create a user with a never-used name; returns (id, name)."""
 
-    def make(*, admin: bool = False, robot: bool = False, disabled: bool = False,
-             ) -> tuple[int, str]:
+    def make(*, robot: bool = False, disabled: bool = False) -> tuple[int, str]:
         name = f"user{next(_serial)}-{secrets.token_hex(3)}"
         with db.write() as session:
-            user = users.create(session, name=name, uid=None, is_admin=admin)
+            user = users.create(session, name=name, uid=None)
             user.is_robot, user.disabled = robot, disabled
             session.flush()
             return user.id, name

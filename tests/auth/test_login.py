@@ -1,4 +1,5 @@
-"""Password login and bearer tokens: throttled per name, one error that reveals no account."""
+"""Password login and bearer tokens: throttled per name and address, one error that reveals
+no account, every attempt audited."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.auth.conftest import CHEAP, PASSWORD, T0, UserMaker
+from workspace.audit.aggregate import Tally
 from workspace.auth import api_tokens, throttle, tokens
 from workspace.auth.authenticate import (
     BAD_CREDENTIALS,
@@ -22,26 +24,27 @@ from workspace.db.queries import credentials
 from workspace.errors import AuthenticationRequired, InvalidInput, PermissionDenied, WorkspaceError
 
 HOUR = timedelta(hours=1)
+CLIENT = "192.0.2.1"
 
 
 def _person(db: Database, hasher: PasswordHasher, make_user: UserMaker, **flags: bool,
             ) -> tuple[int, str]:
     user_id, name = make_user(**flags)
-    set_password(db, hasher, user_id=user_id, password=PASSWORD, now=T0)
+    set_password(db, hasher, actor="root", user_id=user_id, password=PASSWORD, now=T0)
     return user_id, name
 
 
 def _error(db: Database, hasher: PasswordHasher, name: str, password: str, now: datetime,
            ) -> WorkspaceError:
     with pytest.raises(AuthenticationRequired) as caught:
-        login(db, hasher, name, password, now=now)
+        login(db, hasher, name, password, client=CLIENT, refusals=Tally(), now=now)
     return caught.value
 
 
 def test_the_right_password_logs_in(db: Database, hasher: PasswordHasher,
                                     make_user: UserMaker) -> None:
-    user_id, name = _person(db, hasher, make_user, admin=True)
-    caller = login(db, hasher, name, PASSWORD, now=T0)
+    user_id, name = _person(db, hasher, make_user)
+    caller = login(db, hasher, name, PASSWORD, client=CLIENT, refusals=Tally(), now=T0)
     assert (caller.user_id, caller.name, caller.uid) == (user_id, name, None)
 
 
@@ -72,13 +75,13 @@ def test_back_off_doubles_up_to_fifteen_minutes(db: Database, hasher: PasswordHa
                       ).details["retry_after"] == 1
         now += timedelta(seconds=waits[-1])
     assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]
-    assert login(db, hasher, name, PASSWORD, now=now).name == name
+    assert login(db, hasher, name, PASSWORD, client=CLIENT, refusals=Tally(), now=now).name == name
     with db.read() as session:
         assert throttle.state(session, name) is None  # success forgets the failures
 
 
 @pytest.mark.parametrize("known", [True, False])
-def test_a_name_is_locked_after_a_hundred_failures_until_an_admin_unlocks_it(
+def test_an_address_is_locked_out_of_a_name_after_a_hundred_failures_until_unlocked(
         db: Database, hasher: PasswordHasher, make_user: UserMaker, known: bool) -> None:
     _, name = _person(db, hasher, make_user)
     if not known:
@@ -88,14 +91,15 @@ def test_a_name_is_locked_after_a_hundred_failures_until_an_admin_unlocks_it(
         assert _error(db, hasher, name, "wrong password!!", now).message == BAD_CREDENTIALS
         now += timedelta(minutes=15)
     with db.read() as session:
-        record = throttle.state(session, name)
+        record = throttle.state(session, name, CLIENT)
         assert record is not None and record.locked and record.failures == 100
     locked = _error(db, hasher, name, PASSWORD, now + timedelta(days=30))
-    assert "locked" in locked.message and "admin" in (locked.hint or "")
+    assert "locked here" in locked.message and "ws user unlock" in (locked.hint or "")
     with db.write() as session:
-        assert throttle.unlock(session, name)
+        assert sorted(throttle.unlock(session, name)) == sorted([throttle.ALL_CLIENTS, CLIENT])
     if known:
-        assert login(db, hasher, name, PASSWORD, now=now).name == name
+        caller = login(db, hasher, name, PASSWORD, client=CLIENT, refusals=Tally(), now=now)
+        assert caller.name == name
 
 
 def test_parallel_guesses_cannot_share_one_back_off_window(
@@ -119,11 +123,12 @@ def test_login_upgrades_a_hash_made_with_older_parameters(
         db: Database, hasher: PasswordHasher, make_user: UserMaker) -> None:
     user_id, name = _person(db, hasher, make_user)
     stronger = PasswordHasher(Argon2Params(CHEAP.memory_kib * 2, CHEAP.time_cost + 1, 1))
-    login(db, stronger, name, PASSWORD, now=T0)
+    login(db, stronger, name, PASSWORD, client=CLIENT, refusals=Tally(), now=T0)
     with db.read() as session:
         stored = credentials.password_hash(session, user_id)
     assert stored is not None and params_of(stored)[1] == stronger.params
-    assert login(db, hasher, name, PASSWORD, now=T0 + HOUR).user_id == user_id  # still verifies
+    again = login(db, hasher, name, PASSWORD, client=CLIENT, refusals=Tally(), now=T0 + HOUR)
+    assert again.user_id == user_id  # still verifies
 
 
 def test_a_wrong_password_does_not_upgrade_the_hash(
@@ -141,7 +146,7 @@ def test_robots_cannot_have_passwords_and_removed_ones_stop_working(
         db: Database, hasher: PasswordHasher, make_user: UserMaker) -> None:
     robot_id, _ = make_user(robot=True)
     with pytest.raises(InvalidInput, match="robot"):
-        set_password(db, hasher, user_id=robot_id, password=PASSWORD, now=T0)
+        set_password(db, hasher, actor="root", user_id=robot_id, password=PASSWORD, now=T0)
     user_id, name = _person(db, hasher, make_user)
     with db.write() as session:
         assert remove_password(session, user_id=user_id)

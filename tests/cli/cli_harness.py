@@ -3,7 +3,11 @@
 The fake is a stdlib HTTP server bound to an AF_UNIX socket in a thread of
 the test process. It answers each route with a canned reply (JSON, or NDJSON
 events, possibly cut short) and records every request, so tests check both
-what the CLI sent and what the user saw.
+what the CLI sent and what the user saw. Every canned answer must have the
+shape of the real daemon's answer to that route (``real_shapes.json``,
+recorded from a real daemon by ``test_fake_contract.py``), unless a test
+says it is deliberately malformed; the write results are built from the
+daemon's own result classes.
 """
 
 from __future__ import annotations
@@ -19,10 +23,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.cli import real_shapes
+from workspace.api.schemas import dumps
+from workspace.datasets.manifest import ManifestEntry, digest
+from workspace.datasets.versions import VersionInfo
+from workspace.errors import WorkspaceError
+from workspace.workspaces.ingest import Summary
+from workspace.workspaces.results import OpResult, TrackedInfo, pointer_info
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,15 +63,25 @@ class FakeDaemon:
     replies: dict[tuple[str, str], Reply] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
 
-    def reply(self, method: str, path: str, body: Any = None, status: int = 200) -> None:
+    def reply(self, method: str, path: str, body: Any = None, status: int = 200, *,
+              malformed: bool = False) -> None:
+        """Answer ``method path`` with ``body``; unless ``malformed``, only with a body
+        the real daemon could send (real_shapes.check)."""
+        if not malformed:
+            real_shapes.check("error" if status >= 300 else f"{method} {path}", body)
         self.replies[(method, path)] = Reply(status=status, body=body)
 
     def stream(self, path: str, events: list[Any], **options: Any) -> None:
+        for event in events:
+            if isinstance(event, dict):
+                _check_event(path, event)
         self.replies[("POST", path)] = Reply(events=events, **options)
 
     def error(self, method: str, path: str, code: str, status: int, message: str = "no") -> None:
-        body = {"error": {"code": code, "message": message, "hint": f"hint for {code}"}}
-        self.reply(method, path, body, status=status)
+        error = WorkspaceError.from_payload({"error": {"code": code, "message": message,
+                                                       "hint": f"hint for {code}"}})
+        assert (error.code, error.http_status) == (code, status), (code, status)
+        self.reply(method, path, error.to_payload(), status=status)
 
     def sent(self, path: str) -> list[Request]:
         return [request for request in self.requests if request.path == path]
@@ -77,39 +100,44 @@ def write_result(
     dataset: str = "vision/cats",
     version: int = 1,
     kind: str = "dir",
-    **extra: Any,
+    unchanged: bool = False,
 ) -> dict[str, Any]:
-    """An add/commit/checkout/get result as docs/api.md shapes it."""
-    return {
-        "tracked": {
-            "workspace": str(root),
-            "path": tracked,
-            "dataset": dataset,
-            "version": version,
-            "kind": kind,
-        },
-        "pointer": {
-            "path": f"{tracked}.ws",
-            "dataset": dataset,
-            "version": version,
-            "digest": "b3:" + "ab" * 32,
-            "files": 3,
-            "bytes": 41000000,
-        },
-        "summary": {
-            "files": 3,
-            "bytes": 41000000,
-            "new_objects": 2,
-            "new_bytes": 40000000,
-            "deduplicated": 1,
-            "linked": 3,
-            "copied": 0,
-            "removed": 0,
-            "unchanged": 0,
-            "seconds": 1.5,
-        },
-        **extra,
-    }
+    """An add/commit/checkout/get result, built from the daemon's own result classes
+    and encoded by its own encoder: 3 files, 39.1 MiB, 2 new objects and 1 deduplicated."""
+    info = version_info(dataset, version)
+    summary = Summary(files=3, bytes=41000000, new_objects=2, new_bytes=40000000,
+                      deduplicated=1, linked=3, seconds=1.5)
+    result = OpResult(TrackedInfo(str(root), tracked, dataset, version, kind),
+                      pointer_info(tracked, info), summary, version=info, unchanged=unchanged)
+    encoded: dict[str, Any] = json.loads(dumps(result))
+    return encoded
+
+
+def version_info(dataset: str = "vision/cats", number: int = 2, *,
+                 message: str = "fix labels\n\nlong explanation", files: int = 3,
+                 tags: tuple[str, ...] = (), aliases: tuple[str, ...] = ()) -> VersionInfo:
+    """A version as the daemon describes it (39.1 MiB), with a digest computed its way."""
+    entries = [ManifestEntry(f"f{i}.bin", f"{i:064x}", 41000000 // files, False)
+               for i in range(files)]
+    return VersionInfo(dataset=dataset, number=number, author="alice",
+                       created_at=datetime(2026, 11, 21, 19, 20, 15, 123456, tzinfo=UTC),
+                       message=message, files=files, bytes=41000000, digest=digest(entries),
+                       tags=list(tags), git=None, aliases=list(aliases))
+
+
+def encoded(value: Any) -> Any:
+    """``value`` as the daemon would put it on the wire."""
+    return json.loads(dumps(value))
+
+
+def _check_event(path: str, event: dict[str, Any]) -> None:
+    kind = event.get("event")
+    if kind == "result":
+        real_shapes.check(f"POST {path}", event.get("result"))
+    elif kind == "error":
+        real_shapes.check("error", {"error": event.get("error")})
+    else:
+        real_shapes.check(f"event:{kind}", event)
 
 
 def events_for(result: dict[str, Any]) -> list[dict[str, Any]]:

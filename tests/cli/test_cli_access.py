@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli import answers as a
 from tests.cli.access_harness import run_ws
 from tests.cli.cli_harness import FakeDaemon, Run
 from workspace.cli.commands_access import rule_columns
@@ -34,7 +35,7 @@ def ws(fake: FakeDaemon, tmp_path: Path) -> Any:
 def test_user_add_robot_sends_the_flag_and_says_how_to_give_it_a_token(
     ws: Any, fake: FakeDaemon
 ) -> None:
-    fake.reply("POST", "/v1/users", {"user": {"name": "ci-bot", "robot": True, "uid": None}}, 201)
+    fake.reply("POST", "/v1/users", {"user": a.user("ci-bot", robot=True)}, 201)
     run = ws("user", "add", "ci-bot", "--robot")
     assert run.code == 0, run.err
     assert fake.sent("/v1/users")[0].body == {"name": "ci-bot", "robot": True}
@@ -42,27 +43,24 @@ def test_user_add_robot_sends_the_flag_and_says_how_to_give_it_a_token(
 
 
 def test_user_add_person_shows_the_unix_uid(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("POST", "/v1/users", {"user": {"name": "alice", "robot": False, "uid": 1001}}, 201)
+    fake.reply("POST", "/v1/users", {"user": a.user("alice", uid=1001)}, 201)
     run = ws("user", "add", "alice")
     assert fake.sent("/v1/users")[0].body == {"name": "alice", "robot": False}
     assert run.out.strip() == "added user alice (Unix uid 1001)"
 
 
 def test_user_list_shows_kind_and_state_or_json(ws: Any, fake: FakeDaemon) -> None:
-    users = [
-        {"name": "alice", "uid": 1001, "robot": False, "disabled": False, "created_at": None},
-        {"name": "ci-bot", "uid": None, "robot": True, "disabled": True, "created_at": None},
-    ]
+    users = [a.user("alice", uid=1001), a.user("ci-bot", robot=True, disabled=True)]
     fake.reply("GET", "/v1/users", {"users": users})
     lines = ws("user", "list").out.splitlines()
-    assert lines[1].split() == ["alice", "person", "1001", "active"]
-    assert lines[2].split() == ["ci-bot", "robot", "disabled"]
+    assert lines[1].split()[:4] == ["alice", "person", "1001", "active"]
+    assert lines[2].split()[:3] == ["ci-bot", "robot", "disabled"]  # no uid: an empty cell
     assert json.loads(ws("user", "list", "--json").out) == {"users": users}
 
 
 @pytest.mark.parametrize("verb", ["disable", "enable"])
 def test_user_disable_and_enable(ws: Any, fake: FakeDaemon, verb: str) -> None:
-    fake.reply("POST", f"/v1/users/{verb}", {"user": {"name": "bob"}})
+    fake.reply("POST", f"/v1/users/{verb}", {"user": a.user("bob", uid=1002)})
     run = ws("user", verb, "bob")
     assert run.code == 0
     assert fake.sent(f"/v1/users/{verb}")[0].body == {"name": "bob"}
@@ -72,7 +70,7 @@ def test_user_disable_and_enable(ws: Any, fake: FakeDaemon, verb: str) -> None:
 def test_user_passwd_defaults_to_you_and_sends_the_password_typed_twice(
     ws: Any, fake: FakeDaemon
 ) -> None:
-    fake.reply("GET", "/v1/health", {"user": "alice", "version": "0.1.0"})
+    fake.reply("GET", "/v1/health", a.health("alice"))
     fake.reply("POST", "/v1/users/password", {"user": "alice", "password": "set"})
     run = ws("user", "passwd", stdin="correct horse battery\ncorrect horse battery\n")
     assert run.code == 0, run.err
@@ -101,7 +99,9 @@ def test_user_passwd_without_input_says_how_to_give_it(ws: Any, fake: FakeDaemon
 
 @pytest.mark.parametrize("verb", ["grant", "revoke"])
 def test_role_grant_and_revoke_send_the_three_words(ws: Any, fake: FakeDaemon, verb: str) -> None:
-    fake.reply("POST", f"/v1/roles/{verb}", {"subject": "group:ml-team", "added": True})
+    answer = (a.role_granted if verb == "grant" else a.role_revoked)(
+        "group:ml-team", "writer", "vision/*")
+    fake.reply("POST", f"/v1/roles/{verb}", answer)
     run = ws("role", verb, "group:ml-team", "writer", "vision/*")
     assert run.code == 0, run.err
     body = {"subject": "group:ml-team", "role": "writer", "pattern": "vision/*"}
@@ -110,13 +110,12 @@ def test_role_grant_and_revoke_send_the_three_words(ws: Any, fake: FakeDaemon, v
 
 
 def test_role_grant_says_when_nothing_changed(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("POST", "/v1/roles/grant", {"added": False})
+    fake.reply("POST", "/v1/roles/grant", a.role_granted("alice", "reader", "*", added=False))
     assert "alice already holds reader on '*'" in ws("role", "grant", "alice", "reader", "*").out
 
 
 def test_role_list_filters_by_subject(ws: Any, fake: FakeDaemon) -> None:
-    row = {"subject": "alice", "role": "writer", "pattern": "vision/*", "source": "api"}
-    fake.reply("GET", "/v1/roles", {"assignments": [row]})
+    fake.reply("GET", "/v1/roles", {"assignments": [a.assignment("alice", "writer", "vision/*")]})
     run = ws("role", "list", "alice")
     assert fake.sent("/v1/roles")[0].query == {"subject": "alice"}
     assert run.out.splitlines()[1].split() == ["alice", "writer", "vision/*", "api"]
@@ -124,20 +123,19 @@ def test_role_list_filters_by_subject(ws: Any, fake: FakeDaemon) -> None:
     assert fake.sent("/v1/roles")[1].query == {}
 
 
-def test_policy_list_shows_whatever_fields_the_rules_have(ws: Any, fake: FakeDaemon) -> None:
-    rules = [
-        {"kind": "p", "subject": "writer", "pattern": "*", "action": "write", "effect": "allow"},
-        {"kind": "g", "subject": "alice", "role": "writer", "pattern": "vision/*", "note": "x"},
-    ]
+def test_policy_list_shows_both_kinds_of_rules(ws: Any, fake: FakeDaemon) -> None:
+    rules = [a.rule_p("writer", "*", "write"), a.rule_g("alice", "writer", "vision/*")]
     fake.reply("GET", "/v1/policy", {"rules": rules})
     lines = ws("policy", "list").out.splitlines()
-    assert lines[0].split() == ["Kind", "Subject", "Role", "Pattern", "Action", "Effect", "Note"]
-    assert lines[1].split() == ["p", "writer", "*", "write", "allow"]
+    assert lines[0].split() == ["Kind", "Subject", "Role", "Pattern", "Action", "Effect", "Source"]
+    assert lines[1].split() == ["p", "writer", "*", "write", "allow", "policy.csv"]
+    assert lines[2].split() == ["g", "alice", "writer", "vision/*", "api"]
 
 
 def test_policy_check_answers_and_exits_0_either_way(ws: Any, fake: FakeDaemon) -> None:
     rule = "p, group:interns, vision/*, write, deny"
-    fake.reply("GET", "/v1/policy/check", {"allowed": False, "rule": rule})
+    fake.reply("GET", "/v1/policy/check",
+               a.check("bob", "vision/cats", "write", allowed=False, rule=rule))
     run = ws("policy", "check", "bob", "vision/cats", "write")
     assert run.code == 0
     assert run.out.splitlines() == ["denied", f"rule: {rule}"]
@@ -146,12 +144,14 @@ def test_policy_check_answers_and_exits_0_either_way(ws: Any, fake: FakeDaemon) 
 
 
 def test_policy_check_exit_code_makes_a_denial_exit_4(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("GET", "/v1/policy/check", {"allowed": False, "rule": None})
+    fake.reply("GET", "/v1/policy/check",
+               a.check("bob", "vision/cats", "write", allowed=False, rule=None))
     run = ws("policy", "check", "bob", "vision/cats", "write", "--exit-code")
     assert run.code == 4
     assert run.out.splitlines() == ["denied", "rule: none matches (denied by default)"]
     assert ws("policy", "check", "bob", "a", "read", "--exit-code", "--json").code == 4
-    fake.reply("GET", "/v1/policy/check", {"allowed": True, "rule": "p, reader, *, read, allow"})
+    fake.reply("GET", "/v1/policy/check", a.check("bob", "vision/cats", "read", allowed=True,
+                                                  rule="p, reader, *, read, allow"))
     allowed = ws("policy", "check", "bob", "vision/cats", "read", "--exit-code")
     assert (allowed.code, allowed.out.splitlines()[0]) == (0, "allowed")
 
@@ -160,7 +160,7 @@ def test_policy_check_exit_code_makes_a_denial_exit_4(ws: Any, fake: FakeDaemon)
 
 
 def test_token_create_shows_the_token_once_with_a_warning(ws: Any, fake: FakeDaemon) -> None:
-    answer = {"id": "t1", "token": SECRET, "expires_at": "2027-02-19T10:00:00Z", "user": "ci"}
+    answer = a.token_created("ci", SECRET, expires_at="2027-02-19T10:00:00+00:00")
     fake.reply("POST", "/v1/tokens", answer, 201)
     run = ws("token", "create", "ci", "--name", "nightly", "--expires", "90d")
     assert run.code == 0, run.err
@@ -173,17 +173,16 @@ def test_token_create_shows_the_token_once_with_a_warning(ws: Any, fake: FakeDae
 
 
 def test_token_list_defaults_to_you_and_never_shows_secrets(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("GET", "/v1/health", {"user": "alice"})
-    token = {"id": "t1", "name": "laptop", "state": "active", "created_at": None,
-             "expires_at": None, "last_used_at": None}  # fmt: skip
-    fake.reply("GET", "/v1/tokens", {"tokens": [token]})
+    fake.reply("GET", "/v1/health", a.health("alice"))
+    fake.reply("GET", "/v1/tokens", {"tokens": [a.token("t1", "laptop")]})
     run = ws("token", "list")
     assert fake.sent("/v1/tokens")[0].query == {"user": "alice"}
-    assert run.out.splitlines()[-1].split() == ["t1", "laptop", "active", "never", "never"]
+    cells = run.out.splitlines()[-1].split()
+    assert (cells[:3], cells[-2:]) == (["t1", "laptop", "active"], ["never", "never"])
 
 
 def test_token_revoke_sends_the_id(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("POST", "/v1/tokens/revoke", {"token": {"id": "t1", "name": "laptop"}})
+    fake.reply("POST", "/v1/tokens/revoke", {"token": a.token("t1", "laptop", state="revoked")})
     run = ws("token", "revoke", "t1")
     assert fake.sent("/v1/tokens/revoke")[0].body == {"id": "t1"}
     assert run.out.strip() == "revoked API token t1 (laptop)"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli import answers as a
 from tests.cli.cli_harness import REPO, FakeDaemon, run_cli
 
 
@@ -63,15 +64,16 @@ def test_stale_socket_file_is_unreachable_too(tmp_path: Path) -> None:
 
 
 def test_socket_defaults_to_workspace_socket_variable(tmp_path: Path, fake: FakeDaemon) -> None:
-    fake.reply("GET", "/v1/datasets", {"datasets": []})
+    fake.reply("GET", "/v1/datasets", a.datasets())
     env = {"WORKSPACE_SOCKET": str(fake.socket)}
     run = run_cli("datasets", cwd=tmp_path, home=tmp_path, env=env)
     assert run.code == 0, run.err
-    assert "no datasets yet" in run.out
+    assert run.out.startswith("no datasets you may read\n(to read existing ones, ask an admin "
+                              "(alice)")
 
 
 def test_unreadable_answer_is_an_error_not_a_traceback(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("GET", "/v1/datasets", ["not", "an", "object"])
+    fake.reply("GET", "/v1/datasets", ["not", "an", "object"], malformed=True)
     run = ws("datasets")
     assert run.code == 1
     assert "unexpected shape" in run.err
@@ -130,7 +132,7 @@ def test_default_socket_agrees_with_settings(env: dict[str, str], monkeypatch: A
             monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    from workspace.cli.state import default_socket
+    from workspace.client.connect import default_socket
     from workspace.config import Settings
 
     assert default_socket() == Settings.load().socket_path
@@ -141,7 +143,7 @@ def test_default_socket_reads_the_config_file(tmp_path: Path, monkeypatch: Any) 
     config.write_text('socket = "/srv/custom.sock"\n')
     monkeypatch.setenv("WORKSPACE_CONFIG", str(config))
     monkeypatch.delenv("WORKSPACE_SOCKET", raising=False)
-    from workspace.cli.state import default_socket
+    from workspace.client.connect import default_socket
 
     assert default_socket() == Path("/srv/custom.sock")
 
@@ -159,3 +161,18 @@ def test_starting_the_cli_loads_neither_httpx_nor_rich_nor_pydantic() -> None:
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_config_file_read_once_does_not_leak_into_later_settings(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """Settings.load(file) once, then Settings() elsewhere in the same process: the file's
+    values must not stick (an xdist worker ran a service-mode check with another test's socket)."""
+    for key in list(os.environ):
+        if key.upper().startswith("WORKSPACE_"):
+            monkeypatch.delenv(key)
+    config = tmp_path / "ws.toml"
+    config.write_text('socket = "/srv/custom.sock"\n')
+    from workspace.config import Settings
+
+    assert Settings.load(config).socket_path == Path("/srv/custom.sock")
+    assert Settings(home=tmp_path).socket_path == tmp_path / "ws.sock"

@@ -8,56 +8,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.cli.cli_harness import FakeDaemon
+from tests.cli import answers as a
+from tests.cli.cli_harness import FakeDaemon, version_info
 
-VERSION = {
-    "dataset": "vision/cats",
-    "number": 2,
-    "author": "alice",
-    "created_at": "2026-11-21T19:20:15.123456Z",
-    "message": "fix labels\n\nlong explanation",
-    "files": 10000,
-    "bytes": 41000000,
-    "digest": "b3:00",
-    "tags": ["v1.0"],
-    "git": None,
-}
+VERSION = version_info("vision/cats", 2, tags=("v1.0",))
 
 
 def test_status_lists_changes_relative_to_the_current_directory(
     ws: Any, fake: FakeDaemon, tmp_path: Path
 ) -> None:
     (tmp_path / "data").mkdir()
-    fake.reply(
-        "GET",
-        "/v1/status",
-        {
-            "workspace": str(tmp_path),
-            "tracked": [
-                {"path": "models", "dataset": "team/m", "version": 1, "clean": True},
-                {
-                    "path": "data",
-                    "dataset": "vision/cats",
-                    "version": 2,
-                    "clean": False,
-                    "kind": "dir",
-                    "added": ["new.csv"],
-                    "modified": ["sub/labels.csv"],
-                    "deleted": [],
-                },
-                {
-                    "path": "model.bin",
-                    "dataset": "team/w",
-                    "version": 4,
-                    "clean": False,
-                    "kind": "file",
-                    "added": [],
-                    "modified": [],
-                    "deleted": ["model.bin"],
-                },
-            ],
-        },
-    )
+    fake.reply("GET", "/v1/status", a.status(
+        tmp_path,
+        a.status_entry("models", "team/m", 1),
+        a.status_entry("data", "vision/cats", 2, added=("new.csv",),
+                       modified=("sub/labels.csv",)),
+        a.status_entry("model.bin", "team/w", 4, kind="file", deleted=("model.bin",)),
+    ))
     run = ws("status", cwd=tmp_path / "data")
     assert run.code == 0, run.err
     lines = run.out.splitlines()
@@ -74,18 +41,17 @@ def test_status_lists_changes_relative_to_the_current_directory(
 
 
 def test_status_all_clean_says_nothing_to_commit(ws: Any, fake: FakeDaemon, tmp_path: Path) -> None:
-    tracked = [{"path": "data", "dataset": "vision/cats", "version": 2, "clean": True}]
-    fake.reply("GET", "/v1/status", {"workspace": str(tmp_path), "tracked": tracked})
+    fake.reply("GET", "/v1/status", a.status(tmp_path, a.status_entry("data", "vision/cats", 2)))
     run = ws("status")
     assert run.out.splitlines() == ["data (vision/cats@2): clean", "nothing to commit"]
 
 
 def test_json_outputs_are_the_daemons_json(ws: Any, fake: FakeDaemon) -> None:
     answers = {
-        "/v1/datasets": {"datasets": [{"name": "vision/cats", "latest": VERSION}]},
-        "/v1/log": {"dataset": "vision/cats", "versions": [VERSION]},
-        "/v1/blame": {"dataset": "vision/cats", "version": 2, "files": []},
-        "/v1/audit": {"events": []},
+        "/v1/datasets": a.datasets(VERSION),
+        "/v1/log": a.dataset_log(VERSION),
+        "/v1/blame": a.blame(),
+        "/v1/audit": a.audit(),
     }
     for route, answer in answers.items():
         fake.reply("GET", route, answer)
@@ -102,7 +68,7 @@ def test_json_outputs_are_the_daemons_json(ws: Any, fake: FakeDaemon) -> None:
 
 
 def test_datasets_table_shows_sizes_and_subject_lines(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("GET", "/v1/datasets", {"datasets": [{"name": "vision/cats", "latest": VERSION}]})
+    fake.reply("GET", "/v1/datasets", a.datasets(version_info(files=10_000)))
     run = ws("datasets")
     assert run.code == 0, run.err
     assert "vision/cats" in run.out
@@ -113,7 +79,7 @@ def test_datasets_table_shows_sizes_and_subject_lines(ws: Any, fake: FakeDaemon)
 
 
 def test_audit_since_7d_sends_a_utc_timestamp_a_week_ago(ws: Any, fake: FakeDaemon) -> None:
-    fake.reply("GET", "/v1/audit", {"events": []})
+    fake.reply("GET", "/v1/audit", a.audit())
     run = ws("audit", "--user", "bob", "--since", "7d", "--limit", "5")
     assert run.code == 0, run.err
     query = fake.sent("/v1/audit")[0].query
@@ -134,8 +100,7 @@ def test_audit_rejects_a_since_it_cannot_read(ws: Any, fake: FakeDaemon) -> None
 def test_log_of_an_existing_path_asks_by_path(ws: Any, fake: FakeDaemon, tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "labels.csv").write_text("x")
-    change = {"version": 2, "change": "modified", "size": 10, "author": "bob", "message": "fix"}
-    answer = {"dataset": "vision/cats", "path": "data/labels.csv", "changes": [change]}
+    answer = a.file_log("vision/cats", "labels.csv", a.path_change(2, "modified", author="bob"))
     fake.reply("GET", "/v1/log", answer)
     run = ws("log", "data/labels.csv")
     assert run.code == 0, run.err
@@ -148,9 +113,10 @@ def test_diff_lists_changes(ws: Any, fake: FakeDaemon) -> None:
     answer = {
         "a": {"dataset": "vision/cats", "version": 1},
         "b": {"dataset": "vision/cats", "version": 2},
-        "added": [{"path": "new.csv", "oid": "x", "size": 2048}],
+        "added": [{"path": "new.csv", "oid": a.OID_A, "size": 2048}],
         "modified": [
-            {"path": "l.csv", "old_oid": "a", "new_oid": "b", "old_size": 1, "new_size": 2}
+            {"path": "l.csv", "old_oid": a.OID_A, "new_oid": a.OID_B, "old_size": 1,
+             "new_size": 2}
         ],
         "deleted": [],
     }
@@ -165,10 +131,8 @@ def test_diff_lists_changes(ws: Any, fake: FakeDaemon) -> None:
 
 
 def test_init_reports_a_new_or_known_workspace(ws: Any, fake: FakeDaemon, tmp_path: Path) -> None:
-    workspace = {"path": str(tmp_path), "owner": "alice", "created_at": "2026-11-21T19:20:15Z"}
-    fake.reply("POST", "/v1/workspaces", {"workspace": workspace, "created": True})
-    fake.reply("GET", "/v1/health", {"version": "0.1.0", "user": "alice", "mode": "single",
-                                     "daemon": {"user": "alice", "uid": os.geteuid()}})
+    fake.reply("POST", "/v1/workspaces", {"workspace": a.workspace(tmp_path), "created": True})
+    fake.reply("GET", "/v1/health", a.health(uid=os.geteuid()))
     run = ws("init")  # the daemon runs as the caller: no ACL to grant
     assert run.out.strip() == f"registered workspace {tmp_path}"
     assert fake.sent("/v1/workspaces")[0].body == {"path": str(tmp_path)}

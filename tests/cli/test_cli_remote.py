@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from tests.cli import answers as a
 from tests.cli.access_harness import TcpFake, run_ws, serving_tcp
 from tests.cli.cli_harness import Run
-from workspace.cli.credentials import normalize_server
+from workspace.client.credentials import normalize_server
 from workspace.errors import InvalidInput
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3In0.c2lnbmF0dXJlLXNlY3JldA"
@@ -26,8 +27,8 @@ LATER = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
 @pytest.fixture
 def remote() -> Iterator[TcpFake]:
     with serving_tcp() as fake:
-        fake.reply("POST", "/v1/login", {"token": JWT, "expires_at": LATER, "user": "alice"})
-        fake.reply("GET", "/v1/datasets", {"datasets": []})
+        fake.reply("POST", "/v1/login", a.login(JWT, LATER))
+        fake.reply("GET", "/v1/datasets", a.datasets())
         yield fake
 
 
@@ -119,7 +120,7 @@ def test_a_wrong_password_keeps_the_daemons_answer_and_stores_nothing(
 def test_logins_to_two_servers_are_kept_apart(ws: Any, remote: TcpFake, config: Path) -> None:
     _login(ws, remote)
     with serving_tcp() as other:
-        other.reply("POST", "/v1/login", {"token": "other-jwt", "expires_at": LATER, "user": "a"})
+        other.reply("POST", "/v1/login", a.login("other-jwt", LATER, "a"))
         ws("login", "--server", other.url, "--user", "a", stdin="pw\n")
     tokens = {url: login["token"] for url, login in _stored(config).items()}
     assert tokens == {remote.url: JWT, other.url: "other-jwt"}
@@ -159,7 +160,7 @@ def test_logout_that_fails_on_the_daemon_still_forgets_and_says_so(
 
 
 def test_an_expired_login_is_not_even_sent(ws: Any, remote: TcpFake, config: Path) -> None:
-    remote.reply("POST", "/v1/login", {"token": JWT, "expires_at": "2020-01-01T00:00:00Z"})
+    remote.reply("POST", "/v1/login", a.login(JWT, "2020-01-01T00:00:00+00:00"))
     _login(ws, remote)
     run = ws("--server", remote.url, "datasets")
     assert run.code == 4

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from workspace.cli.client import consume_events
 from workspace.cli.main import _wants_json
 from workspace.cli.output import human_size, summary_line
-from workspace.cli.paths import daemon_path, in_workspace
-from workspace.cli.pointers import ensure_ignored
 from workspace.cli.progress import StreamProgress
 from workspace.cli.times import parse_since, short_time
+from workspace.client.daemon import consume_events
+from workspace.client.paths import daemon_path, in_workspace
+from workspace.client.pointers import ensure_ignored
 from workspace.errors import Conflict, InvalidInput, WorkspaceError
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

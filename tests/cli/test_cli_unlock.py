@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli import answers as a
 from tests.cli.cli_harness import FakeDaemon
 
 
@@ -26,8 +27,9 @@ def linked(tmp_path: Path, fake: FakeDaemon) -> Path:
     os.link(store / "run", root / "data" / "sub" / "run.sh")
     (root / "data" / "mine.txt").write_text("already private\n")
     (root / "data" / "alias").symlink_to(store / "labels")
-    target = {"workspace": str(root), "path": "data", "dataset": "vision/cats", "version": 1}
-    fake.reply("GET", "/v1/workspaces/locate", {"workspace": {"path": str(root)}, "target": target})
+    fake.reply("GET", "/v1/workspaces/locate",
+               a.locate(root, target=a.tracked(root), relpath="labels.csv"))
+    fake.reply("GET", "/v1/health", a.health())
     return root
 
 
@@ -68,12 +70,13 @@ def test_unlock_a_single_file_with_json(ws: Any, linked: Path) -> None:
         "unlocked": [str(linked / "data" / "labels.csv")],
         "already_unlocked": [],
         "skipped_symlinks": [],
+        "locked": None,
     }
     assert os.stat(linked / "data" / "sub" / "run.sh").st_nlink == 2
 
 
 def test_unlock_outside_a_tracked_path_is_refused(ws: Any, fake: FakeDaemon, linked: Path) -> None:
-    fake.reply("GET", "/v1/workspaces/locate", {"workspace": {"path": str(linked)}, "target": None})
+    fake.reply("GET", "/v1/workspaces/locate", a.locate(linked))
     run = ws("unlock", "data/labels.csv", cwd=linked)
     assert run.code == 2
     assert "error: data/labels.csv is not inside a tracked path" in run.err

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.cli.cli_harness import FakeDaemon
+from tests.cli import answers as a
+from tests.cli.cli_harness import FakeDaemon, version_info
 from workspace.pointer import parse
+
+DIGEST = version_info().digest
 
 
 @pytest.fixture
@@ -116,7 +119,7 @@ def test_error_event_in_the_stream_keeps_its_exit_code(
 def test_commit_sends_the_pointer_version_as_base(ws: Any, fake: FakeDaemon, root: Path) -> None:
     fake.answer_write("/v1/add", root, version=3)
     assert ws("add", "data", "-d", "vision/cats", "-m", "m", cwd=root).code == 0
-    fake.answer_write("/v1/commit", root, version=4, unchanged=False)
+    fake.answer_write("/v1/commit", root, version=4)
     run = ws("commit", "data", "-m", "fix labels", cwd=root)
     assert run.code == 0, run.err
     assert fake.sent("/v1/commit")[0].body["base_version"] == 3
@@ -141,8 +144,7 @@ def test_checkout_everything_follows_each_pointer_and_reports_a_malformed_one(
     (root / "data" / "inside.ws").write_text("this is data, not a pointer")
     (root / ".git").mkdir()
     (root / ".git" / "old.ws").write_text("not ours")
-    located = {"workspace": {"path": str(root)}, "tracked": [{"path": "data"}], "target": None}
-    fake.reply("GET", "/v1/workspaces/locate", located)
+    fake.reply("GET", "/v1/workspaces/locate", a.locate(root, others=(a.tracked(root),)))
     fake.answer_write("/v1/get", root)  # get: also starts tracking a path new to this clone
     run = ws("checkout", cwd=root / "models")
     assert run.code == 2
@@ -150,18 +152,12 @@ def test_checkout_everything_follows_each_pointer_and_reports_a_malformed_one(
     sent = {request.body["path"]: request.body for request in fake.sent("/v1/get")}
     assert set(sent) == {str(root / "data"), str(root / "models" / "resnet")}
     assert sent[str(root / "models" / "resnet")]["ref"] == "team/resnet@2"
-    assert sent[str(root / "data")]["digest"] == "b3:" + "cd" * 32
+    assert sent[str(root / "data")]["digest"] == DIGEST
 
 
 def test_checkout_version_uses_the_tracked_dataset(ws: Any, fake: FakeDaemon, root: Path) -> None:
-    target = {"workspace": str(root), "path": "data", "dataset": "vision/cats", "version": 3}
-    located = {
-        "workspace": {"path": str(root)},
-        "tracked": [target],
-        "target": target,
-        "relpath": "",
-    }
-    fake.reply("GET", "/v1/workspaces/locate", located)
+    target = a.tracked(root, version=3)
+    fake.reply("GET", "/v1/workspaces/locate", a.locate(root, target=target, relpath=""))
     fake.answer_write("/v1/checkout", root)
     run = ws("checkout", "data", "--version", "1", "--force", cwd=root)
     assert run.code == 0, run.err
@@ -177,9 +173,8 @@ def test_checkout_version_uses_the_tracked_dataset(ws: Any, fake: FakeDaemon, ro
 def test_checkout_refuses_a_path_inside_a_tracked_path(
     ws: Any, fake: FakeDaemon, root: Path
 ) -> None:
-    target = {"workspace": str(root), "path": "data", "dataset": "vision/cats", "version": 3}
-    located = {"workspace": {"path": str(root)}, "target": target, "relpath": "a.csv"}
-    fake.reply("GET", "/v1/workspaces/locate", located)
+    target = a.tracked(root, version=3)
+    fake.reply("GET", "/v1/workspaces/locate", a.locate(root, target=target, relpath="a.csv"))
     run = ws("checkout", "data/a.csv", "--version", "1", cwd=root)
     assert run.code == 2
     assert "`ws checkout data`" in run.err
@@ -201,7 +196,5 @@ def test_get_sends_ref_and_path_and_writes_the_pointer(
 
 
 def _pointer(dataset: str, version: int) -> str:
-    return (
-        f'dataset = "{dataset}"\nversion = {version}\ndigest = "b3:{"cd" * 32}"\n'
-        "files = 1\nbytes = 2\n"
-    )
+    return (f'dataset = "{dataset}"\nversion = {version}\ndigest = "{DIGEST}"\n'
+            "files = 1\nbytes = 2\n")

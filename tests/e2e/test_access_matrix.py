@@ -2,13 +2,14 @@
 
 alice runs the daemon (so she is its first admin) and grants roles on
 ``vision/*``; every other user is a real, separate uid running the real CLI.
-A denial is exit code 4 with a hint; anything else (success, or a later
-error of the operation itself) means the policy allowed it.
+A denial is exit code 4 with a hint; an allowed operation must succeed
+(exit 0): a crash or any other error is a failure, not an "allowed".
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,9 @@ ROLES = {"bob": "reader", "wendy": "writer", "mia": "maintainer"}
 OPERATIONS = {
     "ls": "reader", "log": "reader", "blame": "reader", "diff": "reader", "get": "reader",
     "add": "writer", "commit": "writer",
-    "tag": "maintainer",
+    "tag": "maintainer", "prune": "maintainer", "rm": "maintainer",
     "user-list": "admin", "policy-list": "admin", "audit-all": "admin",
+    "gc": "admin", "fsck": "admin", "quota-list": "admin",
 }
 ORDER = ["reader", "writer", "maintainer", "admin"]
 if os.geteuid() != 0:
@@ -68,7 +70,8 @@ def _seed(daemon: Daemon, people: dict[str, Identity], dirs: dict[str, Path]) ->
         daemon.ws("init", cwd=dirs[name], user=people[name])
 
 
-def _attempt(daemon: Daemon, who: Identity, cwd: Path, operation: str) -> int:
+def _attempt(daemon: Daemon, who: Identity, cwd: Path,
+             operation: str) -> subprocess.CompletedProcess[str]:
     tag = f"t-{who.name}"
     args = {
         "ls": ["ls", "vision/cats"], "log": ["log", "vision/cats"],
@@ -79,6 +82,9 @@ def _attempt(daemon: Daemon, who: Identity, cwd: Path, operation: str) -> int:
         "tag": ["tag", "vision/cats@1", tag],
         "user-list": ["user", "list"], "policy-list": ["policy", "list"],
         "audit-all": ["audit"],
+        "prune": ["prune", "vision/cats", "--keep-last", "5", "--dry-run"],
+        "rm": ["rm", "vision/cats@1", "--dry-run"],
+        "gc": ["gc", "--dry-run"], "fsck": ["fsck"], "quota-list": ["quota", "list"],
     }[operation]
     if operation == "commit":  # needs a tracked path of one's own: check one out first
         daemon.ws("get", "vision/cats", f"got-{who.name}", cwd=cwd, user=who, check=False)
@@ -88,7 +94,7 @@ def _attempt(daemon: Daemon, who: Identity, cwd: Path, operation: str) -> int:
         give(cwd / f"new-{who.name}", who)
     proc = daemon.ws(*args, cwd=cwd, user=who, check=False)
     assert "Traceback" not in proc.stderr
-    return proc.returncode
+    return proc
 
 
 # carol cannot read vision/cats, so she never has a tracked path to commit from.
@@ -103,11 +109,15 @@ def test_role_operation_matrix(world: tuple[Daemon, dict[str, Identity], dict[st
     role = "admin" if person == "alice" else ROLES.get(person)
     needed = OPERATIONS[operation]
     expected_allowed = role is not None and ORDER.index(role) >= ORDER.index(needed)
-    code = _attempt(daemon, people[person], dirs[person], operation)
+    proc = _attempt(daemon, people[person], dirs[person], operation)
     if expected_allowed:
-        assert code != DENIED, f"{person} ({role}) should be allowed to {operation}"
+        assert proc.returncode == 0, (
+            f"{person} ({role}) should be allowed to {operation}: exit {proc.returncode}\n"
+            f"{proc.stderr}")
     else:
-        assert code == DENIED, f"{person} ({role}) should be denied {operation}, got {code}"
+        assert proc.returncode == DENIED, (
+            f"{person} ({role}) should be denied {operation}, got {proc.returncode}")
+        assert "hint: ask an admin" in proc.stderr
 
 
 def test_denials_are_audited(world: tuple[Daemon, dict[str, Identity], dict[str, Path]]) -> None:

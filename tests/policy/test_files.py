@@ -22,18 +22,20 @@ def replace_in(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def test_the_shipped_files_define_the_four_roles(policy_dir: Path) -> None:
+def test_the_shipped_files_define_the_roles(policy_dir: Path) -> None:
     files = read_policy_dir(policy_dir)
     assert {str(r) for r in files.rules if r.ptype == "g"} == {
         "g, writer, reader, *",
         "g, maintainer, writer, *",
         "g, admin, maintainer, *",
+        "g, admin, releaser, *",  # releaser: promote (moving protected aliases)
     }
     assert {r.subject for r in files.rules if r.ptype == "p"} == {
         "reader",
         "writer",
         "maintainer",
         "admin",
+        "releaser",
     }
 
 

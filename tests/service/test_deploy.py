@@ -33,10 +33,7 @@ def _unit() -> configparser.ConfigParser:
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.load(DEPLOY / "workspace.toml")
-    finally:
-        Settings._toml_file = None  # load() keeps the file for later Settings() calls
+    return Settings.load(DEPLOY / "workspace.toml")
 
 
 def _lines(path: Path) -> list[list[str]]:
@@ -82,10 +79,7 @@ def test_commented_postgresql_example_loads(tmp_path: Path) -> None:
     assert example is not None and "postgresql+psycopg://" in example.group(1)
     config = tmp_path / "workspace.toml"
     config.write_text(text + "\n" + example.group(1) + "\n")
-    try:
-        assert Settings.load(config).db_url.startswith("postgresql+psycopg://")
-    finally:
-        Settings._toml_file = None
+    assert Settings.load(config).db_url.startswith("postgresql+psycopg://")
 
 
 def test_sysusers_and_tmpfiles_lines_agree_with_the_unit() -> None:

@@ -68,6 +68,43 @@ def test_duplicates_within_one_batch_stage_once(
     assert len(object_files(store)) == 1
 
 
+def test_two_open_batches_staging_the_same_bytes_publish_one_object(
+    store: ObjectStore, ws: Path, make_file: MakeFile
+) -> None:
+    """Both see the bytes as new when staging; only the first to commit created the object."""
+    fd = os.open(make_file(ws / "a", b"raced"), os.O_RDONLY)
+    try:
+        first, second = store.batch(), store.batch()
+        staged = [first.ingest_copy(fd), second.ingest_copy(fd)]
+        assert [s.new for s in staged] == [True, True]
+        second.commit()
+        first.commit()
+    finally:
+        os.close(fd)
+    assert second.published == {staged[0].oid} and first.published == set()
+    assert len(object_files(store)) == 1 and tmp_entries(store) == []
+
+
+def test_adding_the_bytes_again_repairs_an_object_damaged_in_place(
+    store: ObjectStore, ws: Path, make_file: MakeFile
+) -> None:
+    """An object written through a link (root, or after a chmod) is not a duplicate to trust."""
+    data = b"original bytes\n"
+    first = ingest(store, make_file(ws / "a", data))
+    damaged = store.object_path(first.oid)
+    damaged.chmod(0o644)
+    with damaged.open("ab") as handle:
+        handle.write(b"appended in place\n")
+    assert not store.verify(first.oid)
+
+    again = ingest(store, make_file(ws / "b", data))
+
+    assert again == Staged(first.oid, len(data), new=True)
+    assert store.verify(first.oid) and damaged.read_bytes() == data
+    assert stat.S_IMODE(damaged.stat().st_mode) == 0o444
+    assert tmp_entries(store) == [] and len(object_files(store)) == 1
+
+
 def test_objects_appear_only_at_commit(store: ObjectStore, ws: Path, make_file: MakeFile) -> None:
     fd = os.open(make_file(ws / "a", b"later"), os.O_RDONLY)
     with store.batch() as batch:

@@ -11,10 +11,11 @@ password login refuse (``require_keys``, ``require_hasher``), which fails closed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from workspace.audit.aggregate import Tally
 from workspace.auth.passwords import PasswordHasher
 from workspace.auth.tokens import JwtKeys
 from workspace.errors import WorkspaceError
@@ -26,10 +27,18 @@ class Access:
     authorizer: Authorizer
     keys: JwtKeys | None = None
     hasher: PasswordHasher | None = None
+    protected_aliases: tuple[str, ...] = ("production",)
+    """Alias names (or ``prefix*``) whose moves need ``promote`` instead of ``maintain``."""
+    refusals: Tally = field(default_factory=Tally)
+    """Refused unknown local users, aggregated (flushed by the daemon's maintenance)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.authorizer, Authorizer):  # type checkers catch the rest
             raise TypeError(f"Access needs an Authorizer, not {type(self.authorizer).__name__}")
+
+    def is_protected(self, alias: str) -> bool:
+        return any(alias.startswith(p[:-1]) if p.endswith("*") else alias == p
+                   for p in self.protected_aliases)
 
     def require_keys(self) -> JwtKeys:
         if self.keys is None:

@@ -17,8 +17,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workspace import __version__
 from workspace.api.access import Access
 from workspace.api.bodylimit import BodyLimit
+from workspace.api.fdpass import FdTickets
+from workspace.api.notices import NoticeHeaders
 from workspace.api.routes import access as access_routes
-from workspace.api.routes import accounts, audit, datasets, operations, remotes, workspaces
+from workspace.api.routes import (
+    accounts,
+    aliases,
+    audit,
+    datasets,
+    files,
+    locks,
+    maintenance,
+    operations,
+    remotes,
+    workspaces,
+)
 from workspace.api.ttlcache import TtlCache
 from workspace.config import Settings
 from workspace.errors import InvalidInput, NotFound, WorkspaceError
@@ -36,9 +49,13 @@ def create_app(ctx: ServiceContext, settings: Settings, access: Access) -> FastA
     app.state.access = access
     app.add_middleware(BodyLimit, max_body=settings.max_request_body)
     app.state.callers = TtlCache()  # peer -> Caller, see deps.get_caller
-    for module in (workspaces, operations, datasets, audit, accounts, access_routes, remotes):
+    app.state.fd_tickets = FdTickets()  # redeemed on the fd socket (api/fdpass.py)
+    app.state.fd_socket = None  # its path, once the daemon serves it
+    for module in (workspaces, operations, datasets, files, aliases, locks, audit, accounts,
+                   access_routes, maintenance, remotes):
         app.include_router(module.router, prefix="/v1")
     _install_error_handlers(app)
+    app.add_middleware(NoticeHeaders)
     return app
 
 

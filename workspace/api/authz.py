@@ -9,7 +9,7 @@ A route lists exactly one requirement in its ``dependencies``:
 
 ``tests/api/test_route_coverage.py`` fails when a route has none, so a new
 route cannot ship without an authorization decision. A denial is recorded in
-the audit log and answered with 403.
+the audit log (by ``policy.audited.permitted``, which decides) and answered with 403.
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ from starlette.concurrency import run_in_threadpool
 
 from workspace.api.access import Access
 from workspace.api.deps import get_access, get_caller, get_context
-from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.errors import PermissionDenied
 from workspace.policy import Authorizer
+from workspace.policy.audited import HOLDS, permitted
 from workspace.workspaces.context import ServiceContext
 
 Check = tuple[str, str]  # (action, resource), or ("holds:ROLE", pattern)
-HOLDS = "holds:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,21 +105,11 @@ def _known_allowed(facts: Facts, resolver: Resolver) -> bool:
 def _decide(facts: Facts, resolver: Resolver) -> None:
     authorizer = facts.access.authorizer
     for action, resource in resolver(facts):
-        if not _allowed(authorizer, facts.caller, action, resource):
-            _record_denial(facts, action, resource)
+        if not permitted(facts.ctx.db, authorizer, facts.caller, action, resource):
             raise PermissionDenied(
                 _denial(facts.caller.name, action, resource),
-                hint="ask an admin to grant you a role on it "
-                f"(`ws role grant {facts.caller.name} ROLE PATTERN`)",
+                hint=denial_hint(facts, authorizer),
                 details={"action": action, "resource": resource})
-
-
-def _allowed(authorizer: Authorizer, caller: Caller, action: str, resource: str) -> bool:
-    """A policy check; ``holds:ROLE`` on a pattern asks whether the caller holds ROLE
-    on everything the pattern names (for granting roles: nobody gives more than they have)."""
-    if action.startswith(HOLDS):
-        return authorizer.holds(caller.name, action[len(HOLDS):], resource, caller.groups)
-    return authorizer.check(caller.name, caller.groups, resource, action).allowed
 
 
 def readable(caller: Caller, access: Access) -> Callable[[str], bool]:
@@ -129,17 +118,19 @@ def readable(caller: Caller, access: Access) -> Callable[[str], bool]:
     return lambda name: authorizer.check(caller.name, caller.groups, name, "read").allowed
 
 
+def denial_hint(facts: Facts, authorizer: Authorizer) -> str:
+    """Whom to ask, by name (as the refusal of an unknown Unix user does), and what to ask."""
+    with facts.ctx.db.read() as session:
+        admins = authorizer.admins(session)
+    ask = f"an admin ({', '.join(admins)})" if admins else "an admin of this server"
+    return (f"ask {ask} to grant you a role on it: "
+            f"`ws role grant {facts.caller.name} ROLE PATTERN`")
+
+
 def _denial(name: str, action: str, resource: str) -> str:
     if action.startswith(HOLDS):
         return f"{name} does not hold {action[len(HOLDS):]} on {resource}"
     return f"{name} may not {action} {resource}"
-
-
-def _record_denial(facts: Facts, action: str, resource: str) -> None:
-    with facts.ctx.db.write() as session:
-        record(session, actor=facts.caller.name, action=Action.ACCESS_REQUEST_DENY,
-               dataset=resource if "/" in resource or ":" not in resource else None,
-               detail={"action": action, "resource": resource})
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -9,14 +9,16 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from workspace.api import notices
 from workspace.api.access import Access
 from workspace.api.peercred import Peer, peer_from_state
 from workspace.api.ttlcache import TtlCache
-from workspace.auth import Caller, api_tokens, find_local, resolve_local
+from workspace.auth import Caller, api_tokens, find_local
 from workspace.auth.authenticate import authenticate_bearer
 from workspace.auth.unix_groups import group_subjects
 from workspace.config import Settings
 from workspace.errors import AuthenticationRequired
+from workspace.policy.admission import admit_local
 from workspace.workspaces.context import ServiceContext
 
 
@@ -45,12 +47,15 @@ async def get_caller(request: Request, ctx: Annotated[ServiceContext, Depends(ge
     """
     peer = peer_from_state(request.state)
     if peer is None:
-        return await run_in_threadpool(_bearer_caller, request, ctx, access)
+        bearer = await run_in_threadpool(_bearer_caller, request, ctx, access)
+        await notices.attach(request, ctx, bearer)
+        return bearer
     callers: TtlCache[Peer, Caller] = request.app.state.callers
     caller = callers.get(peer)
     if caller is None:
         caller = await run_in_threadpool(_local_caller, ctx, access, settings, peer)
         callers.put(peer, caller)
+        await notices.attach(request, ctx, caller)  # once per peer process and TTL
     return caller
 
 
@@ -63,14 +68,11 @@ def _local_caller(ctx: ServiceContext, access: Access, settings: Settings, peer:
 
 
 def _first_contact(ctx: ServiceContext, access: Access, settings: Settings, uid: int) -> Caller:
-    """An unknown local user: refused, unless auto-registration grants a default role."""
-    role = settings.auto_register_role
-    with ctx.db.write() as session:
-        admins = access.authorizer.admins(session)
-        caller = resolve_local(session, uid, auto_register=role is not None, admins=admins)
-        if role is not None:
-            access.authorizer.grant_role(session, caller.name, role, "*")
-        return caller
+    """An unknown (or disabled) local user: refused, unless auto-registration grants a
+    default role; ``policy.admission`` decides and records either."""
+    return admit_local(ctx.db, access.authorizer, uid,
+                       auto_register_role=settings.auto_register_role,
+                       refusals=access.refusals)
 
 
 def _bearer_caller(request: Request, ctx: ServiceContext, access: Access) -> Caller:

@@ -22,6 +22,7 @@ ADMIN_USERS = "admin:users"
 ADMIN_POLICY = "admin:policy"
 ADMIN_AUDIT = "admin:audit"
 ADMIN_REMOTES = "admin:remotes"
+ADMIN_STORE = "admin:store"
 
 
 def _named(name: str, resolver: Resolver, *, pure: bool = True) -> Resolver:
@@ -137,6 +138,26 @@ def policy_query_scope(facts: Facts) -> Sequence[Check]:
     if facts.query.get("subject") == facts.caller.name:
         return []
     return [("admin", ADMIN_POLICY)]
+
+
+@_pure
+def alias_change(facts: Facts) -> Sequence[Check]:
+    """Setting, moving or removing ``body.name`` of ``body.dataset``: ``maintain`` on the
+    dataset, or ``promote`` when the name is protected (setting ``protected_aliases``)."""
+    name, dataset = facts.body.get("name"), facts.body.get("dataset")
+    action = "promote" if isinstance(name, str) and facts.access.is_protected(name) else "maintain"
+    return [(action, n) for n in _names([dataset])]
+
+
+def lock_scope(facts: Facts) -> Sequence[Check]:
+    """Taking or releasing locks: ``write`` on each dataset named (``body.dataset``, or the
+    ones tracked at ``body.paths``); breaking someone else's (``force``): ``admin`` there."""
+    action = "admin" if facts.body.get("force") is True else "write"
+    if facts.body.get("dataset") is not None:
+        return [(action, name) for name in _names([facts.body.get("dataset")])]
+    paths = facts.body.get("paths")
+    names = {_tracked_name(facts, p) for p in paths} if isinstance(paths, list) else set()
+    return [(action, name) for name in sorted(n for n in names if n)]
 
 
 def admin(resource: str) -> Resolver:

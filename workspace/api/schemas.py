@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +65,19 @@ class TagBody(Body):
     tag: str = Field(max_length=100)
 
 
+class AliasBody(Body):
+    dataset: str = Field(max_length=200)
+    name: str = Field(max_length=100)
+    ref: str = Field(max_length=400)
+    message: str = Field(max_length=10_000)
+
+
+class AliasRemoveBody(Body):
+    dataset: str = Field(max_length=200)
+    name: str = Field(max_length=100)
+    message: str = Field(max_length=10_000)
+
+
 def encode(value: Any, status_code: int = 200) -> Response:
     """A JSON response for dicts, lists, dataclasses and datetimes.
 
@@ -88,3 +101,54 @@ def _default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class LockBody(Body):
+    """Paths in ``dataset``, or, without it, absolute paths in the caller's workspaces."""
+
+    dataset: str | None = Field(default=None, max_length=200)
+    paths: list[Annotated[str, Field(max_length=4096)]] = Field(min_length=1, max_length=10_000)
+
+
+class LockReleaseBody(LockBody):
+    force: bool = False
+
+
+class OpenBody(Body):
+    ref: str = Field(max_length=400)
+    path: str = Field(max_length=4096)
+    fd: bool = True  # false: only describe the file (the client will stream it)
+
+
+ShortText = Annotated[str, Field(max_length=30)]
+
+
+class GcBody(Body):
+    dry_run: bool = False
+    grace: int | ShortText | None = None  # seconds, or 30m, 24h, 7d
+
+
+class FsckBody(Body):
+    read_data: bool = False
+    repair: bool = False
+
+
+class PruneBody(Body):
+    dataset: str = Field(max_length=200)
+    keep_last: int = Field(ge=1)
+    keep_tagged: bool = False
+    older_than: int | ShortText | None = None
+    dry_run: bool = False
+    force: bool = False
+
+
+class RemoveBody(Body):
+    ref: str = Field(max_length=400)
+    keep_tagged: bool = False
+    dry_run: bool = False
+    force: bool = False
+
+
+class QuotaBody(Body):
+    pattern: str = Field(max_length=200)
+    size: int | ShortText  # bytes, or 512M, 10GiB

@@ -2,31 +2,35 @@
 
 The hash chain alone proves that no event was edited, inserted, reordered or
 removed *in the middle*; it cannot see a tail cut off, nor a chain recomputed
-from an edited event onwards (the hash has no key). So every
-``audit_checkpoint_every`` events, and at shutdown, the daemon writes the
-head (sequence = event id, hash, time) where a database user cannot reach:
-a line appended and fsynced to ``<audit_log_dir>/checkpoints.log`` (0600 in a
-0700 directory) and a message to the system log. ``verify`` then checks that
-each checkpointed event still exists with the same hash.
+from an edited event onwards (the hash has no key). So the daemon writes the
+head (sequence = event id, hash, time) where a database user cannot reach: a
+line appended and fsynced to ``<audit_log_dir>/checkpoints.log`` (see
+``checkpoint_file.py``) and a message to the system log. ``verify`` then
+checks that each checkpointed event still exists with the same hash.
+
+A checkpoint is written
+
+- as soon as a transaction that changes who may do what commits (a role,
+  policy, user, password or token change: ``tags.SECURITY_RELEVANT``), so a
+  crash right after a grant cannot leave the grant uncovered;
+- within ``interval`` seconds of any other committed event (a timer thread),
+  and after every ``every`` events;
+- at shutdown.
 
 Checkpoints are written only after the transaction that appended the events
 has committed (a SQLAlchemy ``after_commit`` hook), never inside it, and name
 the head as read after that commit: a checkpoint must never name an event
-that was rolled back. A failure to write
-one is logged and retried at the next commit; it never fails a request whose
-change is already committed.
+that was rolled back. A failure to write one is logged and retried; it never
+fails a request whose change is already committed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from logging.handlers import SysLogHandler
 from pathlib import Path
 from typing import Any
@@ -35,78 +39,61 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from workspace.audit.record import APPENDED
+from workspace.audit.checkpoint_file import (
+    Checkpoint,
+    append_line,
+    checkpoint_file,
+    create,
+    now_text,
+    prepare_directory,
+)
+from workspace.audit.record import APPENDED, URGENT
 from workspace.db import Database
 from workspace.db.queries import audit as queries
 
 log = logging.getLogger("workspace.audit")
 
-CHECKPOINT_FILE = "checkpoints.log"
 SYSLOG_ADDRESS = "/dev/log"
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """The chain's head at one moment: event ``sequence`` had hash ``hash``."""
-
-    sequence: int
-    hash: str
-    at: str
-
-    def line(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":")) + "\n"
-
-    @staticmethod
-    def parse(line: str) -> Checkpoint | None:
-        """A line of the checkpoint file, or None if it is not one (e.g. torn by a crash)."""
-        try:
-            data = json.loads(line)
-            found = Checkpoint(int(data["sequence"]), str(data["hash"]), str(data["at"]))
-        except (ValueError, KeyError, TypeError):
-            return None
-        return found if len(found.hash) == 64 else None
-
-
-def checkpoint_file(directory: Path) -> Path:
-    return directory / CHECKPOINT_FILE
-
-
-def read_checkpoints(path: Path) -> tuple[list[Checkpoint], int]:
-    """Every checkpoint in the file (none if it does not exist yet), and how many lines
-    could not be read."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return [], 0
-    lines = [line for line in text.splitlines() if line.strip()]
-    found = [cp for cp in map(Checkpoint.parse, lines) if cp is not None]
-    return found, len(lines) - len(found)
+DEFAULT_INTERVAL = 5.0
+RESET_COMMAND = "ws audit reset-checkpoints --reason TEXT"
 
 
 class Checkpointer:
-    """Writes a checkpoint every ``every`` committed events of one database."""
+    """Checkpoints one database's chain: on security-relevant commits, every ``every``
+    events, within ``interval`` seconds of any event, and when asked (shutdown)."""
 
-    def __init__(self, directory: Path, *, every: int,
+    def __init__(self, directory: Path, *, every: int, interval: float = DEFAULT_INTERVAL,
                  syslog_address: str = SYSLOG_ADDRESS) -> None:
         self.path = checkpoint_file(directory)
         self.every = max(1, every)
-        self._prepare(directory)
+        self.interval = interval
+        prepare_directory(directory)
         self._syslog = _open_syslog(syslog_address)
         self._lock = threading.Lock()
-        self._since_last = 0
+        self._pending = 0  # committed events no checkpoint covers yet
+        self._failing = False
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
         self._pool: Any = None
         self._db: Database | None = None
 
     def attach(self, db: Database) -> None:
-        """Hear every commit of ``db``'s sessions (other databases' sessions are ignored)."""
+        """Hear every commit of ``db``'s sessions (other databases' sessions are ignored),
+        and start the timer."""
         self._db, self._pool = db, db.engine.pool
+        self._create_if_new(db)
         event.listen(Session, "after_commit", self._after_commit)
         event.listen(Session, "after_rollback", self._after_rollback)
+        self._timer = threading.Thread(target=self._tick, name="audit-checkpoint", daemon=True)
+        self._timer.start()
 
     def detach(self) -> None:
         with suppress(Exception):
             event.remove(Session, "after_commit", self._after_commit)
             event.remove(Session, "after_rollback", self._after_rollback)
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
 
     def write_head(self, db: Database) -> Checkpoint | None:
         """Checkpoint the current head (at shutdown); nothing when the log is empty."""
@@ -115,11 +102,11 @@ class Checkpointer:
         return None if found is None else self.write(*found)
 
     def write(self, sequence: int, digest: str) -> Checkpoint:
-        """Append the checkpoint to the file (fsynced) and send it to the system log."""
-        checkpoint = Checkpoint(sequence, digest, _now())
-        with self._lock:
-            self._append(checkpoint.line())
+        """Send the checkpoint to the system log, then append it to the file (fsynced)."""
+        checkpoint = Checkpoint(sequence, digest, now_text())
         self._to_syslog(checkpoint)
+        with self._lock:
+            append_line(self.path, checkpoint.line())
         log.info("audit checkpoint: event %d, hash %s", sequence, digest)
         return checkpoint
 
@@ -127,55 +114,79 @@ class Checkpointer:
         if self._syslog is not None:
             self._syslog.close()
 
+    def _create_if_new(self, db: Database) -> None:
+        """A new install (empty chain) starts its file; a missing file of a non-empty chain
+        is never replaced silently (``verify`` fails until an admin resets it)."""
+        with db.read() as session:
+            head = queries.head(session)
+        if os.path.lexists(self.path):
+            return
+        if head is None:
+            create(self.path)
+            return
+        log.error("the audit checkpoint file %s is missing while the audit log has events "
+                  "(up to event %d): `ws audit verify` fails until an admin who knows why "
+                  "runs `%s`; checkpoints go to the system log only", self.path, head[0],
+                  RESET_COMMAND)
+
     def _after_commit(self, session: Session) -> None:
-        """Count the events this commit added; when N are due, checkpoint the committed
-        head (read afresh: it is committed by now, whoever appended it)."""
-        appended = self._take_appended(session)
+        """Count the events this commit added; when a checkpoint is due, write the
+        committed head (read afresh: it is committed by now, whoever appended it)."""
+        appended, urgent = self._take_appended(session)
         if not appended:
             return
-        with self._lock:  # one thread per N events does it (and needs a 2nd connection)
-            self._since_last += len(appended)
-            due = self._since_last >= self.every
+        with self._lock:
+            self._pending += len(appended)
+            due = urgent or self._pending >= self.every
             if due:
-                self._since_last = 0
+                self._pending = 0
         if due:
             self._write_head_quietly()
 
     def _after_rollback(self, session: Session) -> None:
         self._take_appended(session)
 
-    def _take_appended(self, session: Session) -> list[tuple[int, str]]:
-        """The events this session appended, if it is one of our database's sessions."""
+    def _take_appended(self, session: Session) -> tuple[list[tuple[int, str]], bool]:
+        """The events this session appended (if it is one of our database's sessions), and
+        whether one of them was security-relevant."""
         if getattr(session.bind, "pool", None) is not self._pool:
-            return []
+            return [], False
         taken: list[tuple[int, str]] = session.info.pop(APPENDED, [])
-        return taken
+        return taken, bool(session.info.pop(URGENT, False))
+
+    def _tick(self) -> None:
+        """Every ``interval`` seconds, checkpoint events that are not covered yet."""
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                due, self._pending = self._pending > 0, 0
+            if due:
+                self._write_head_quietly()
 
     def _write_head_quietly(self) -> None:
         assert self._db is not None
         try:
             self.write_head(self._db)
         except (OSError, SQLAlchemyError) as exc:
-            log.error("cannot write the audit checkpoint to %s: %s (retried at the next "
-                      "commit)", self.path, exc)
-            with self._lock:
-                self._since_last = self.every
+            self._failed(exc)
+            return
+        if self._failing:
+            log.warning("audit checkpoints are written to %s again", self.path)
+            self._failing = False
 
-    def _append(self, line: str) -> None:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(self.path, flags, 0o600)
-        try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _prepare(self, directory: Path) -> None:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if directory.stat().st_mode & 0o077:
-            directory.chmod(0o700)
-        if self.path.exists() and self.path.stat().st_mode & 0o077:
-            self.path.chmod(0o600)
+    def _failed(self, exc: Exception) -> None:
+        """Log once per run of failures; the timer retries."""
+        with self._lock:
+            self._pending = max(self._pending, 1)
+            first, self._failing = not self._failing, True
+        if not first:
+            return
+        if isinstance(exc, FileNotFoundError):
+            log.error("cannot write the audit checkpoint: %s is missing (it is never "
+                      "recreated while the log has events): `ws audit verify` fails until "
+                      "an admin runs `%s`", self.path, RESET_COMMAND)
+        else:
+            log.error("cannot write the audit checkpoint to %s: %s (retried every %s s)",
+                      self.path, exc, self.interval)
 
     def _to_syslog(self, checkpoint: Checkpoint) -> None:
         if self._syslog is None:
@@ -188,9 +199,11 @@ class Checkpointer:
 
 @contextmanager
 def checkpointing(db: Database, directory: Path, *, every: int,
+                  interval: float = DEFAULT_INTERVAL,
                   syslog_address: str = SYSLOG_ADDRESS) -> Iterator[Checkpointer]:
     """Checkpoint ``db`` while the block runs, and its head once more when it ends."""
-    checkpointer = Checkpointer(directory, every=every, syslog_address=syslog_address)
+    checkpointer = Checkpointer(directory, every=every, interval=interval,
+                                syslog_address=syslog_address)
     checkpointer.attach(db)
     try:
         yield checkpointer
@@ -220,7 +233,3 @@ def _open_syslog(address: str) -> SysLogHandler | None:
         return None
     handler.ident = "workspace-audit: "
     return handler
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

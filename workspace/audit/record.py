@@ -8,8 +8,9 @@ a time), and on PostgreSQL an advisory transaction lock serializes appenders
 across daemons sharing the database.
 
 Each appended event's ``(id, hash)`` is also left in ``session.info`` under
-``APPENDED``: a ``Checkpointer`` reads it once the transaction has committed
-(never before, so a checkpoint never names an event that was rolled back).
+``APPENDED`` (and ``URGENT`` is set when the event changes who may do what):
+a ``Checkpointer`` reads them once the transaction has committed (never
+before, so a checkpoint never names an event that was rolled back).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workspace.audit.tags import Action
+from workspace.audit.tags import SECURITY_RELEVANT, Action
 from workspace.db.base import utcnow
 from workspace.db.models import AuditEvent
 from workspace.db.queries import audit as queries
@@ -30,6 +31,7 @@ from workspace.db.queries import audit as queries
 GENESIS = "0" * 64
 _CHAIN_LOCK_KEY = 0x77730001  # any constant shared by every daemon on one database
 APPENDED = "workspace.audit.appended"
+URGENT = "workspace.audit.urgent"
 
 Fields = tuple[str, str, str, str | None, str, str | None, int | None, str | None]
 """What the hash covers, in key order: action, actor, at (ISO text), dataset, detail,
@@ -65,6 +67,8 @@ def record(
     session.add(event)
     session.flush()
     session.info.setdefault(APPENDED, []).append((event.id, event.hash))
+    if action in SECURITY_RELEVANT:
+        session.info[URGENT] = True
     return event
 
 
@@ -75,11 +79,6 @@ def event_hash(event: AuditEvent) -> str:
 def link_hash(prev_hash: str, fields: Fields) -> str:
     """``sha256(prev_hash || canonical bytes)`` as hex: the link from one event to the next."""
     return sha256((prev_hash + canonical_text(fields)).encode()).hexdigest()
-
-
-def canonical_bytes(event: AuditEvent) -> bytes:
-    """The bytes the hash covers: every field but the id and the hashes themselves."""
-    return canonical_text(fields_of(event)).encode()
 
 
 def fields_of(event: AuditEvent) -> Fields:

@@ -13,7 +13,11 @@ fails is named with why:
   in between were inserted (the first of them is named);
 - ``tail_cut``: a checkpoint names an event beyond the end of the chain;
 - ``recomputed``: the chain links up, but a checkpointed event now has another hash
-  (or is gone): the chain was rewritten from some earlier event on.
+  (or is gone): the chain was rewritten from some earlier event on;
+- ``no_checkpoint``: the chain links up, but the checkpoint file is missing,
+  unreadable or empty while there are events: nothing outside the database
+  vouches for the chain, so a cut tail or a recomputed chain would pass
+  (``verify_log``; an admin's audited reset starts a new file).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from workspace.audit.checkpoint import Checkpoint
+from workspace.audit.checkpoint_file import Checkpoint, CheckpointLog
 from workspace.audit.record import GENESIS, link_hash
 from workspace.db import Database
 from workspace.db.queries import audit as queries
@@ -42,6 +46,7 @@ class Reason(StrEnum):
     INSERTED = "inserted"
     TAIL_CUT = "tail_cut"
     RECOMPUTED = "recomputed"
+    NO_CHECKPOINT = "no_checkpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,26 @@ def verify(db: Database, checkpoints: Iterable[Checkpoint] = (), *,
     return report
 
 
+def verify_log(db: Database, log: CheckpointLog, *, batch: int = BATCH) -> Report:
+    """``verify`` against the checkpoint file, which must vouch for a non-empty chain."""
+    report = verify(db, log.checkpoints, batch=batch)
+    if report.problem is None and report.head_id is not None and not log.checkpoints:
+        why = log.problem or "holds no checkpoint"
+        report.problem = Break(report.head_id, Reason.NO_CHECKPOINT, (
+            f"the checkpoint file {log.path} is {why} while the log has {report.events} "
+            "events: nothing outside the database vouches for the chain, so a cut tail or a "
+            "recomputed chain would go unnoticed"))
+    return report
+
+
+_TAMPERED_HINT = ("the trail from this event on cannot be trusted: compare with the checkpoint "
+                  "file and the system log, and restore the database from a backup")
+_NO_CHECKPOINT_HINT = ("compare the log with the system log's checkpoints (authpriv); if you "
+                       "know why the file is gone (restored or moved audit_log_dir), an admin "
+                       "can start a new one: `ws audit reset-checkpoints --reason TEXT` "
+                       "(audited)")
+
+
 def ensure_intact(report: Report) -> Report:
     """The report itself if the log is intact; otherwise `AuditTampered` naming the event."""
     problem = report.problem
@@ -101,8 +126,7 @@ def ensure_intact(report: Report) -> Report:
     raise AuditTampered(
         f"the audit log was tampered with at event {problem.event_id} "
         f"({problem.reason}): {problem.message}",
-        hint="the trail from this event on cannot be trusted: compare with the checkpoint "
-        "file and the system log, and restore the database from a backup",
+        hint=_NO_CHECKPOINT_HINT if problem.reason is Reason.NO_CHECKPOINT else _TAMPERED_HINT,
         details=report.to_dict())
 
 

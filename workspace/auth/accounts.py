@@ -1,8 +1,10 @@
-"""Managing accounts: local users (mapped to Unix users), robots, disabling.
+"""Managing accounts: local users (mapped to Unix users), robots, disabling, API tokens,
+unlocking a name locked by failed logins.
 
 Decisions about *who may* manage accounts are the policy's (``admin:users``);
 this module keeps the accounts consistent: names unique, a local account
 bound to the Unix user of the same name, and never disabling the last admin.
+Each change is recorded here, in its own transaction (``actor`` is who asked).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import pwd
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.audit import Action, record
+from workspace.auth import api_tokens, throttle
 from workspace.auth.identity import Caller
 from workspace.db.models import User
 from workspace.db.queries import users
@@ -71,6 +74,35 @@ def set_disabled(session: Session, actor: Caller, name: str, disabled: bool, *,
     action = Action.ACCOUNT_USER_DISABLE if disabled else Action.ACCOUNT_USER_ENABLE
     record(session, actor=actor.name, action=action, detail={"user": name})
     return _account(user)
+
+
+def unlock(session: Session, actor: Caller, name: str) -> tuple[bool, list[str]]:
+    """Forget every failed login of ``name`` (any name: unknown ones are throttled too):
+    whether it had any, and the client addresses they came from."""
+    clients = throttle.unlock(session, name)
+    addresses = [client for client in clients if client != throttle.ALL_CLIENTS]
+    record(session, actor=actor.name, action=Action.ACCOUNT_USER_UNLOCK,
+           detail={"user": name, "had_failures": bool(clients), "addresses": addresses})
+    return bool(clients), addresses
+
+
+def create_token(session: Session, actor: Caller, owner: str, name: str, *,
+                 expires_in: timedelta | None, now: datetime) -> api_tokens.CreatedToken:
+    user = require_user(session, owner)
+    created = api_tokens.create(session, user_id=user.id, name=name, expires_in=expires_in,
+                                now=now)
+    expires = created.expires_at.isoformat() if created.expires_at else None
+    record(session, actor=actor.name, action=Action.ACCOUNT_TOKEN_CREATE,
+           detail={"user": owner, "id": created.id, "name": name, "expires_at": expires})
+    return created
+
+
+def revoke_token(session: Session, actor: Caller, token_id: str, *,
+                 now: datetime) -> api_tokens.TokenInfo:
+    info = api_tokens.revoke(session, token_id, now=now)
+    record(session, actor=actor.name, action=Action.ACCOUNT_TOKEN_REVOKE,
+           detail={"id": token_id})
+    return info
 
 
 def require_user(session: Session, name: str) -> User:

@@ -6,7 +6,8 @@ raises (a request-owned transaction would roll the count back with the
 error), and argon2 must not run inside a write transaction (on SQLite that
 would stall every writer of the daemon for the length of a hash). So it runs
 in three phases: claim the attempt (short write), verify (no transaction),
-record the outcome (short write).
+record the outcome (short write). The audit events of logins and password
+changes are written here, in those transactions, not by the routes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from workspace.audit import Action, record
+from workspace.audit.aggregate import Tally
 from workspace.auth import api_tokens, throttle, tokens
 from workspace.auth.identity import Caller
 from workspace.auth.passwords import MAX_LENGTH, PasswordHasher
@@ -60,23 +63,47 @@ def login(
     name: str,
     password: str,
     *,
+    client: str,
     now: datetime,
+    refusals: Tally,
     policy: throttle.ThrottlePolicy = throttle.DEFAULT_POLICY,
 ) -> Caller:
-    """The user ``name`` if ``password`` is theirs; otherwise ``AuthenticationRequired``."""
+    """The user ``name`` if ``password`` is theirs; otherwise ``AuthenticationRequired``.
+
+    Throttled per (name, ``client``) and per name (``throttle``). Every
+    checked password is an audit event (``account:login:success`` or
+    ``:failure``), written in the transaction that records the outcome.
+    Attempts refused without a check (malformed, or throttled) cost the
+    sender nothing, so they are aggregated in ``refusals`` (per client and
+    name: the first at once, then a count), never written one row each.
+    """
     if not 0 < len(name) <= MAX_NAME or not name.isprintable() or len(password) > MAX_LENGTH:
+        _refused(db, refusals, name, client, BAD_CREDENTIALS, now, key=("malformed", client))
         raise bad_credentials()  # no account can have such a name or password
     with db.write() as session:
-        refusal = throttle.claim(session, name, now=now, policy=policy)
+        refusal = throttle.claim(session, name, client, now=now, policy=policy)
         candidate = _Candidate(None, None) if refusal else _candidate(session, name)
     if refusal is not None:
-        raise refusal.error()
+        error = refusal.error()
+        state = "locked" if refusal.locked else "waiting"
+        _refused(db, refusals, name, client, error.message, now, key=(state, name, client))
+        raise error
     ok, new_hash = _check(hasher, candidate, password)
     with db.write() as session:
-        _record_outcome(session, name, candidate, ok, new_hash, now=now, policy=policy)
+        _record_outcome(session, name, client, candidate, ok, new_hash, now=now, policy=policy)
     if not ok or candidate.caller is None:
         raise bad_credentials()
     return candidate.caller
+
+
+def _refused(db: Database, refusals: Tally, name: str, client: str, why: str,
+             now: datetime, *, key: tuple[str, ...]) -> None:
+    actor = name[:MAX_NAME] if name.isprintable() else repr(name)[:MAX_NAME]
+    refusals.note(db, ("login", *key), actor=actor,
+                  action=Action.ACCOUNT_LOGIN_FAILURE,
+                  detail={"via": "password", "why": why, "client": client},
+                  message=f"login as {actor} from {client} refused unchecked: {why}",
+                  now=now)
 
 
 def _candidate(session: Session, name: str) -> _Candidate:
@@ -94,29 +121,41 @@ def _check(hasher: PasswordHasher, candidate: _Candidate, password: str) -> tupl
 
 
 def _record_outcome(
-    session: Session, name: str, candidate: _Candidate, ok: bool, new_hash: str | None,
-    *, now: datetime, policy: throttle.ThrottlePolicy,
+    session: Session, name: str, client: str, candidate: _Candidate, ok: bool,
+    new_hash: str | None, *, now: datetime, policy: throttle.ThrottlePolicy,
 ) -> None:
     if not ok or candidate.caller is None:
-        throttle.failed(session, name, now=now, policy=policy)
+        throttle.failed(session, name, client, now=now, policy=policy)
+        _audit(session, name, client, ok=False, why=BAD_CREDENTIALS)
         return
-    throttle.succeeded(session, name)
+    throttle.succeeded(session, name, client)
+    _audit(session, candidate.caller.name, client, ok=True, why="password")
     user_id = candidate.caller.user_id
     # Upgrade the hash only if nobody changed the password while we were verifying.
     if new_hash and credentials.password_hash(session, user_id) == candidate.hashed:
         credentials.set_password_hash(session, user_id, new_hash, now=now)
 
 
+def _audit(session: Session, name: str, client: str, *, ok: bool, why: str) -> None:
+    action = Action.ACCOUNT_LOGIN_SUCCESS if ok else Action.ACCOUNT_LOGIN_FAILURE
+    record(session, actor=name, action=action,
+           detail={"via": "password", "why": why, "client": client})
+
+
 def set_password(
-    db: Database, hasher: PasswordHasher, *, user_id: int, password: str, now: datetime
+    db: Database, hasher: PasswordHasher, *, actor: str, user_id: int, password: str,
+    now: datetime,
 ) -> None:
-    """Give a person a password (robots use API tokens). Hashes outside any transaction."""
+    """Give a person a password (robots use API tokens), audited with ``actor`` as who
+    set it. Hashes outside any transaction."""
     with db.read() as session:
         _password_holder(session, user_id)
     hashed = hasher.hash(password)
     with db.write() as session:
-        _password_holder(session, user_id)
+        user = _password_holder(session, user_id)
         credentials.set_password_hash(session, user_id, hashed, now=now)
+        record(session, actor=actor, action=Action.ACCOUNT_PASSWORD_SET,
+               detail={"user": user.name})
 
 
 def remove_password(session: Session, *, user_id: int) -> bool:

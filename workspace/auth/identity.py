@@ -3,7 +3,8 @@
 The first admin is the Unix user who starts the daemon (``bootstrap_admin``).
 Other local users are refused with the names of the admins to ask, unless
 the admin enabled auto-registration (setting ``auto_register_role``: such
-users are registered on first contact and granted that role).
+users are registered on first contact and granted that role; the grant and
+the audit record of a refusal are ``policy/admission.py``'s).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def bootstrap_admin(session: Session, uid: int) -> Caller:
     """Make sure the daemon's own Unix user exists and is an admin."""
     user = users.by_uid(session, uid)
     if user is None:
-        user = users.create(session, name=unix_name(uid), uid=uid, is_admin=True)
+        user = users.create(session, name=unix_name(uid), uid=uid)
         record(session, actor=user.name, action=Action.ACCOUNT_USER_REGISTER,
                detail={"user": user.name, "uid": uid, "admin": True, "reason": "first start"})
     return Caller(user.id, user.name, user.uid)
@@ -54,8 +55,14 @@ def find_local(session: Session, uid: int) -> Caller | None:
     return Caller(user.id, user.name, user.uid)
 
 
+UNKNOWN_USER = "unknown_user"
+DISABLED = "disabled"
+
+
 def resolve_local(session: Session, uid: int, *, auto_register: bool,
                   admins: Sequence[str] = ()) -> Caller:
+    """The user of ``uid``, registered now if ``auto_register``; else ``PermissionDenied``
+    whose ``details["reason"]`` is ``UNKNOWN_USER`` or ``DISABLED``."""
     user = users.by_uid(session, uid)
     if user is None:
         name = unix_name(uid)
@@ -64,10 +71,11 @@ def resolve_local(session: Session, uid: int, *, auto_register: bool,
             raise PermissionDenied(
                 f"Unix user {name} (uid {uid}) is not a workspace user",
                 hint=f"ask {ask} to run `ws user add {name}` and grant you a role",
-            )
+                details={"reason": UNKNOWN_USER})
         user = users.create(session, name=name, uid=uid)
         record(session, actor=name, action=Action.ACCOUNT_USER_REGISTER,
                detail={"user": name, "uid": uid, "admin": False, "reason": "auto-register"})
     if user.disabled:
-        raise PermissionDenied(f"account {user.name} is disabled", hint="ask an admin")
+        raise PermissionDenied(f"account {user.name} is disabled", hint="ask an admin",
+                               details={"reason": DISABLED})
     return Caller(user.id, user.name, user.uid)

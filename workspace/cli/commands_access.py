@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import Json
-from workspace.cli.output import print_json, table
+from workspace.cli.output import print_json, say, table
 from workspace.cli.state import JsonFlag, state
+from workspace.client.daemon import Json
 
 role_app = typer.Typer(
     help="Grant, revoke and list roles (reader, writer, maintainer, admin) on dataset patterns.",
@@ -63,9 +63,9 @@ def grant(
     if as_json:
         print_json(answer)
     elif answer.get("added") is False:
-        print(f"{subject} already holds {role} on '{pattern}'")
+        say(f"{subject} already holds {role} on '{pattern}'")
     else:
-        print(f"granted {role} on '{pattern}' to {subject}")
+        say(f"granted {role} on '{pattern}' to {subject}")
 
 
 @role_app.command("revoke")
@@ -84,7 +84,7 @@ def revoke(
     if as_json:
         print_json(answer)
     else:
-        print(f"revoked {role} on '{pattern}' from {subject}")
+        say(f"revoked {role} on '{pattern}' from {subject}")
 
 
 @role_app.command("list")
@@ -104,7 +104,7 @@ def role_list(
         return
     assignments = [a for a in answer.get("assignments") or [] if isinstance(a, dict)]
     if not assignments:
-        print("no roles granted" + (f" to {subject}" if subject else ""))
+        say("no roles granted" + (f" to {subject}" if subject else ""))
         return
     _rules_table(assignments)
 
@@ -119,7 +119,7 @@ def policy_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     rules = [rule for rule in answer.get("rules") or [] if isinstance(rule, dict)]
     if not rules:
-        print("no rules: every request is denied")
+        say("no rules: every request is denied")
         return
     _rules_table(rules)
 
@@ -142,9 +142,10 @@ def check(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Ask whether SUBJECT may do ACTION on RESOURCE, and which rule decides.
+    """Ask whether SUBJECT may, on RESOURCE, do ACTION (in that order), and which rule decides.
 
-    Prints `allowed` or `denied`, then the deciding rule:
+    Prints `allowed` or `denied` (saying so when SUBJECT is no user or group the
+    daemon knows), then the deciding rule:
 
     ws policy check bob vision/cats write
     """
@@ -155,11 +156,22 @@ def check(
     if as_json:
         print_json(answer)
     else:
-        print("allowed" if allowed else "denied")
-        rule = answer.get("rule")
-        print(f"rule: {rule}" if rule else "rule: none matches (denied by default)")
+        _print_decision(answer, allowed)
     if exit_code and not allowed:
         raise typer.Exit(DENIED_EXIT)
+
+
+def _print_decision(answer: Json, allowed: bool) -> None:
+    subject = answer.get("subject")
+    if answer.get("known") is False and str(subject).startswith("group:"):
+        say(f"denied: there is no Unix group {str(subject)[6:]} on the daemon's machine")
+    elif answer.get("known") is False:
+        say(f"denied: {subject} is not a workspace user (`ws user list` shows them; "
+            f"`ws user add {subject}` adds one)")
+    else:
+        say("allowed" if allowed else "denied")
+    rule = answer.get("rule")
+    say(f"rule: {rule}" if rule else "rule: none matches (denied by default)")
 
 
 def rule_columns(rules: list[Json]) -> list[str]:

@@ -12,12 +12,12 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import Json
 from workspace.cli.commands_datasets import PrefixOpt
-from workspace.cli.output import print_json, subject, table
-from workspace.cli.paths import daemon_path
+from workspace.cli.output import print_json, say_lines, subject, table
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import Json
+from workspace.client.paths import daemon_path
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref
 
@@ -25,7 +25,7 @@ from workspace.refs import parse_ref
 def blame(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(
-        metavar="TARGET", help="DATASET[@N|@TAG]; with --lines, a file in your workspace "
+        metavar="TARGET", help="DATASET[@N|@TAG|@ALIAS]; with --lines, a file in your workspace "
         "(or a reference followed by the file's path in the dataset).", show_default=False)],
     under: Annotated[str | None, typer.Argument(
         metavar="PREFIX", help="Only files under this path in the dataset (e.g. labels/); "
@@ -47,10 +47,13 @@ def blame(
     if as_json:
         print_json(answer)
         return
-    rows = [[str(f.get("path")), str(f.get("version")), str(f.get("author")),
+    rows = [[str(f.get("path")), f"{f.get('version')}{' (pruned)' if f.get('pruned') else ''}",
+             str(f.get("author")),
              short_time(f.get("created_at")), _code(f.get("git_commit")),
              subject(f.get("message"))] for f in answer.get("files") or []]
     title = f"{answer.get('dataset')}@{answer.get('version')}"
+    if answer.get("aliases"):
+        title += f" ({', '.join(answer['aliases'])})"
     table(("Path", "Version", "Author", "Date", "Code", "Message"), rows, title=title)
 
 
@@ -75,14 +78,14 @@ def _print_lines(answer: Json) -> None:
     versions = answer.get("versions") or {}
     lines = answer.get("lines") or []
     width = len(str(len(lines))) or 1
-    out = []
+    out: list[str] = []
     for number, (version, text) in enumerate(zip(answer.get("line_versions") or [], lines,
                                                  strict=False), start=1):
         info = versions.get(str(version)) or {}
         who = str(info.get("author", "?"))[:12]
         out.append(f"v{version:<4} {who:<12} {short_time(info.get('created_at')):<16} "
                    f"{number:>{width}}| {text}")
-    print("\n".join(out))
+    say_lines(out)
 
 
 def _code(commit: object) -> str:

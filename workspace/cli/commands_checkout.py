@@ -8,17 +8,16 @@ stop the others; the command fails at the end if any did.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
-from workspace.cli.client import DaemonClient, Json, workspace_root
 from workspace.cli.commands_data import ForceOpt, report, run_write
-from workspace.cli.output import print_error, print_json, summary_line
-from workspace.cli.paths import daemon_path, in_workspace, shown
-from workspace.cli.pointers import find_all, read_beside
+from workspace.cli.output import print_error, print_json, say, summary_line
 from workspace.cli.state import JsonFlag, state
+from workspace.client.daemon import DaemonClient, Json, workspace_root
+from workspace.client.paths import current_dir, daemon_path, in_workspace, shown
+from workspace.client.pointers import find_all, read_beside
 from workspace.errors import DaemonUnreachable, InvalidInput, NotFound, WorkspaceError
 from workspace.pointer import SUFFIX
 from workspace.refs import parse_ref
@@ -43,7 +42,8 @@ def checkout(
     ref: Annotated[
         str | None,
         typer.Option(
-            "--ref", metavar="REF", help="Reference to check out: DATASET@N or DATASET@TAG."
+            "--ref", metavar="REF",
+            help="Reference to check out: DATASET@N, DATASET@TAG or DATASET@ALIAS."
         ),
     ] = None,
     rev: Annotated[
@@ -125,7 +125,7 @@ def _whole_tracked_path(client: DaemonClient, path: str, target_path: str) -> Js
 
 def _checkout_all(ctx: typer.Context, *, force: bool, as_json: bool) -> None:
     with state(ctx).client() as client:
-        located = client.get("/v1/workspaces/locate", {"path": daemon_path(os.getcwd())})
+        located = client.get("/v1/workspaces/locate", {"path": daemon_path(current_dir())})
         root = workspace_root(located)
         tracked = {in_workspace(root, str(t.get("path"))) for t in located.get("tracked") or []}
         pointers = find_all(root, tracked)
@@ -134,7 +134,7 @@ def _checkout_all(ctx: typer.Context, *, force: bool, as_json: bool) -> None:
     if as_json:
         print_json({"checkouts": [o for o in outcomes if not isinstance(o, WorkspaceError)]})
     if not pointers and not as_json:
-        print(f"no pointer files under {shown(root)}")
+        say(f"no pointer files under {shown(root)}")
     if failures:
         done = len(pointers) - len(failures)
         raise type(failures[0])(
@@ -165,7 +165,7 @@ def _checkout_pointer(
     except WorkspaceError as exc:
         return _reported(exc, as_json, label)
     if not as_json:
-        print(summary_line(result))
+        say(summary_line(result))
     return result
 
 

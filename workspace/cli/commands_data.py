@@ -11,13 +11,13 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import DaemonClient, Json
 from workspace.cli.gitinfo import provenance
-from workspace.cli.output import print_json, summary_line
-from workspace.cli.paths import daemon_path
-from workspace.cli.pointers import read_beside, record
+from workspace.cli.output import print_json, say, summary_line
 from workspace.cli.progress import StreamProgress
 from workspace.cli.state import JsonFlag, state
+from workspace.client.daemon import DaemonClient, Json
+from workspace.client.paths import daemon_path
+from workspace.client.pointers import read_beside, record
 from workspace.refs import parse_ref, validate_name
 
 PathArg = Annotated[str, typer.Argument(metavar="PATH", help="The file or directory, e.g. data/.")]
@@ -89,14 +89,15 @@ def commit(
     if result.get("unchanged") and not as_json:
         version = result.get("pointer") or {}
         name = path.rstrip("/") or path
-        print(f"nothing to commit in {name} ({version.get('dataset')}@{version.get('version')})")
+        say(f"nothing to commit in {name} ({version.get('dataset')}@{version.get('version')})")
         return
     report(result, as_json)
 
 
 def get(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="DATASET, DATASET@N or DATASET@TAG.")],
+    ref: Annotated[str, typer.Argument(
+        metavar="REF", help="DATASET, DATASET@N, DATASET@TAG or DATASET@ALIAS.")],
     path: Annotated[
         str, typer.Argument(metavar="PATH", help="Where to put it (becomes a tracked path).")
     ],
@@ -127,4 +128,4 @@ def report(result: Json, as_json: bool) -> None:
     if as_json:
         print_json(result)
     else:
-        print(summary_line(result))
+        say(summary_line(result))

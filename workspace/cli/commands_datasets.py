@@ -6,15 +6,16 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.client import Json
-from workspace.cli.output import count, human_size, print_json, subject, table
+from workspace.cli.output import count, human_size, print_json, say, say_lines, subject, table
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import Json
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_tag
 
 RefArg = Annotated[
-    str, typer.Argument(metavar="REF", help="DATASET (latest), DATASET@N or DATASET@TAG.")
+    str,
+    typer.Argument(metavar="REF", help="DATASET (latest), DATASET@N, @TAG or @ALIAS."),
 ]
 PrefixOpt = Annotated[
     str | None,
@@ -31,7 +32,7 @@ def datasets(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     rows = [_dataset_row(entry) for entry in answer.get("datasets") or []]
     if not rows:
-        print("no datasets yet (`ws add PATH -d DATASET -m MESSAGE` creates one)")
+        _print_none(answer)
         return
     table(("Dataset", "Latest", "Files", "Size", "Author", "Date", "Message"), rows)
 
@@ -45,8 +46,8 @@ def ls(
     if as_json:
         print_json(answer)
         return
-    for entry in answer.get("files") or []:
-        print(f"{human_size(entry.get('size')):>10}  {entry.get('path')}")
+    say_lines(f"{human_size(entry.get('size')):>10}  {entry.get('path')}"
+              for entry in answer.get("files") or [])
 
 
 def diff(
@@ -100,7 +101,7 @@ def tag(
     if as_json:
         print_json(answer)
         return
-    print(f"tagged {answer.get('dataset')}@{answer.get('version')} as {answer.get('tag')}")
+    say(f"tagged {answer.get('dataset')}@{answer.get('version')} as {answer.get('tag')}")
 
 
 def _dataset_row(entry: Json) -> list[str]:
@@ -118,17 +119,24 @@ def _dataset_row(entry: Json) -> list[str]:
 
 def _print_diff(answer: Json) -> None:
     added, modified, deleted = (answer.get(k) or [] for k in ("added", "modified", "deleted"))
-    print(
-        f"{_ref(answer.get('a'))} -> {_ref(answer.get('b'))}: "
-        f"{count(len(added))} added, {count(len(modified))} modified, {count(len(deleted))} deleted"
-    )
-    for entry in added:
-        print(f"  added:    {entry.get('path')} ({human_size(entry.get('size'))})")
-    for entry in modified:
-        sizes = f"{human_size(entry.get('old_size'))} -> {human_size(entry.get('new_size'))}"
-        print(f"  modified: {entry.get('path')} ({sizes})")
-    for entry in deleted:
-        print(f"  deleted:  {entry.get('path')} ({human_size(entry.get('size'))})")
+    counts = f"{count(len(added))} added, {count(len(modified))} modified, "
+    say(f"{_ref(answer.get('a'))} -> {_ref(answer.get('b'))}: "
+        f"{counts}{count(len(deleted))} deleted")
+    lines = [f"  added:    {e.get('path')} ({human_size(e.get('size'))})" for e in added]
+    lines += [f"  modified: {e.get('path')} ({human_size(e.get('old_size'))} -> "
+              f"{human_size(e.get('new_size'))})" for e in modified]
+    lines += [f"  deleted:  {e.get('path')} ({human_size(e.get('size'))})" for e in deleted]
+    say_lines(lines)
+
+
+def _print_none(answer: Json) -> None:
+    """No dataset to show: none exists, or none the caller may read (the daemon cannot say
+    which without telling who may read what); either way, say whom to ask."""
+    admins = [str(name) for name in answer.get("admins") or []]
+    ask = f"an admin ({', '.join(admins)})" if admins else "an admin of this server"
+    say("no datasets you may read")
+    say(f"(to read existing ones, ask {ask} to grant you a role on them; with a writer "
+        "role, `ws add PATH -d DATASET -m MESSAGE` creates one)")
 
 
 def _ref(side: object) -> str:

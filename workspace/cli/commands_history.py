@@ -7,15 +7,16 @@ events, so they answer at once however long the history is.
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Annotated, Any
 
 import typer
 
-from workspace.cli.client import Json
-from workspace.cli.output import count, human_size, print_json, subject, table
-from workspace.cli.paths import daemon_path, shown
+from workspace.cli.output import count, human_size, plural, print_json, say, subject, table
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import parse_since, short_time
+from workspace.client.daemon import Json
+from workspace.client.paths import daemon_path
 from workspace.errors import InvalidInput
 from workspace.refs import parse_ref, validate_name
 
@@ -44,7 +45,7 @@ def log(
         answer = client.get("/v1/log", query)
     if as_json:
         print_json(answer)
-    elif is_path:
+    elif "changes" in answer:  # a path inside a dataset; a tracked path is its whole dataset
         _print_path_log(answer)
     else:
         _print_dataset_log(answer)
@@ -120,7 +121,7 @@ def audit_verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     last = answer.get("last_checkpoint")
     checkpoint = (f"event {last.get('sequence')} at {short_time(last.get('at'))}"
                   if isinstance(last, dict) else "none yet")
-    print(f"audit log OK: {count(answer.get('events'))} events, head event "
+    say(f"audit log OK: {count(answer.get('events'))} events, head event "
           f"{head.get('id', '-')}; last checkpoint: {checkpoint} "
           f"({count(answer.get('checked_checkpoints'))} checked)")
 
@@ -144,41 +145,66 @@ def _print_dataset_log(answer: Json) -> None:
             count(v.get("files")),
             human_size(v.get("bytes")),
             ", ".join(v.get("tags") or []),
+            ", ".join(v.get("aliases") or []),
+            _state(v),
             subject(v.get("message")),
         ]
         for v in answer.get("versions") or []
     ]
-    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Message")
+    columns = ("Version", "Date", "Author", "Files", "Size", "Tags", "Aliases", "State",
+               "Message")
     table(columns, rows, title=str(answer.get("dataset")))
 
 
+def _state(version: Json) -> str:
+    """`pruned by bob 2026-12-01 10:00`, `DAMAGED`, or empty for a version in use."""
+    pruned = version.get("pruned")
+    if isinstance(pruned, dict):
+        return f"pruned by {pruned.get('by')} {short_time(pruned.get('at'))}"
+    return "DAMAGED" if version.get("damaged") else ""
+
+
 def _print_path_log(answer: Json) -> None:
+    """A file's changes; or a directory's, each version with what it did to the files
+    under it and what the directory then held."""
+    directory = answer.get("kind") == "dir"
     rows = [
         [
             str(c.get("version")),
-            str(c.get("change")),
+            (_dir_change(c) if directory else str(c.get("change")))
+            + (" (pruned)" if c.get("pruned") else ""),
             short_time(c.get("created_at")),
             str(c.get("author")),
-            human_size(c.get("size")),
+            f"{plural(c.get('files') or 0, 'file')}, {human_size(c.get('size'))}"
+            if directory else "" if c.get("size") is None else human_size(c.get("size")),
             subject(c.get("message")),
         ]
         for c in answer.get("changes") or []
     ]
-    title = f"{answer.get('path')} in {answer.get('dataset')}"
-    table(("Version", "Change", "Date", "Author", "Size", "Message"), rows, title=title)
+    title = f"{answer.get('path')}{'/' if directory else ''} in {answer.get('dataset')}"
+    table(("Version", "Change", "Date", "Author", "Holds" if directory else "Size", "Message"),
+          rows, title=title)
+
+
+def _dir_change(change: Json) -> str:
+    """`modified (2 added, 1 modified)`: the directory's change and the files' counts."""
+    counts = [f"{count(change[kind])} {kind}" for kind in ("added", "modified", "deleted")
+              if change.get(kind)]
+    return f"{change.get('change')} ({', '.join(counts)})" if counts else str(change.get("change"))
 
 
 def _audit_row(event: Json) -> list[str]:
     dataset, version = event.get("dataset"), event.get("version")
     target = "" if not dataset else f"{dataset}@{version}" if version else str(dataset)
     places = [str(part) for part in (event.get("workspace"), event.get("path")) if part]
+    # As recorded (absolute workspace, path in it): the reader's own directory is irrelevant.
     return [
         str(event.get("id")),
         short_time(event.get("at")),
         str(event.get("actor")),
         str(event.get("action")),
         target,
-        shown(os.path.join(*places)) if places else "",
+        posixpath.join(*places) if places else "",
         _detail(event.get("detail")),
     ]
 

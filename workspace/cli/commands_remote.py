@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from workspace.cli.client import Json
-from workspace.cli.output import count, human_size, print_json, table
+from workspace.cli.output import count, human_size, print_json, say, table
 from workspace.cli.progress import StreamProgress
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import Json
 from workspace.refs import parse_ref, validate_name
 
 remote_app = typer.Typer(
@@ -46,7 +46,7 @@ def remote_add(
         print_json(answer)
         return
     added = answer.get("remote") or {}
-    print(f"added remote {added.get('name')} -> {added.get('url')}"
+    say(f"added remote {added.get('name')} -> {added.get('url')}"
           + (" (default)" if added.get("default") else ""))
 
 
@@ -61,7 +61,7 @@ def remote_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     rows = [[str(r.get("name")), str(r.get("url")), "yes" if r.get("default") else "",
              short_time(r.get("created_at"))] for r in answer.get("remotes") or []]
     if not rows:
-        print("no remotes yet (an admin adds one: `ws remote add NAME URL`)")
+        say("no remotes yet (an admin adds one: `ws remote add NAME URL`)")
         return
     table(("Name", "URL", "Default", "Added"), rows)
 
@@ -74,7 +74,7 @@ def remote_rm(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> N
     if as_json:
         print_json(answer)
     else:
-        print(f"removed remote {name} (its data was left in place)")
+        say(f"removed remote {name} (its data was left in place)")
 
 
 @remote_app.command("status")
@@ -94,7 +94,7 @@ def remote_status(
         print_json(answer)
         return
     rows = [_status_row(entry) for entry in answer.get("datasets") or []]
-    print(f"remote {answer.get('remote')} ({answer.get('url')})")
+    say(f"remote {answer.get('remote')} ({answer.get('url')})")
     if rows:
         table(("Dataset", "Both", "Only here", "Only remote", "Objects here only",
                "Objects remote only", "State"), rows)
@@ -120,8 +120,8 @@ def push(
         print_json(result)
         return
     for entry in result.get("datasets") or []:
-        print(_push_line(entry, result))
-    print(f"{count(result.get('objects'))} objects ({human_size(result.get('bytes'))}) sent to "
+        say(_push_line(entry, result))
+    say(f"{count(result.get('objects'))} objects ({human_size(result.get('bytes'))}) sent to "
           f"{result.get('remote')} in {_seconds(result)}")
 
 
@@ -143,7 +143,7 @@ def pull(
         return
     pulled = result.get("pulled") or []
     what = (f"versions {_span(pulled)}" if pulled else "nothing new")
-    print(f"{result.get('dataset')}: {what} from {result.get('remote')}, "
+    say(f"{result.get('dataset')}: {what} from {result.get('remote')}, "
           f"{count(result.get('objects'))} objects ({human_size(result.get('bytes'))}) "
           f"in {_seconds(result)}")
 

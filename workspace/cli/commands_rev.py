@@ -9,16 +9,14 @@ revisions.
 
 from __future__ import annotations
 
-import os
-
 import typer
 
-from workspace.cli.client import DaemonClient, Json, workspace_root
 from workspace.cli.commands_data import run_write
 from workspace.cli.gitinfo import changed_pointers_between, pointers_at
-from workspace.cli.output import print_error, print_json, summary_line
-from workspace.cli.paths import daemon_path, shown
+from workspace.cli.output import print_error, print_json, say, summary_line
 from workspace.cli.state import state
+from workspace.client.daemon import DaemonClient, Json, workspace_root
+from workspace.client.paths import current_dir, daemon_path, shown
 from workspace.errors import DaemonUnreachable, NotFound, WorkspaceError
 from workspace.pointer import SUFFIX, Pointer, parse
 
@@ -37,7 +35,7 @@ def checkout_at_rev(ctx: typer.Context, rev: str, path: str | None, *, force: bo
         done = [o for o in outcomes if not isinstance(o, WorkspaceError)]
         print_json({"rev": rev, "checkouts": done})
     elif not pointers:
-        print(f"no pointer files at {rev} under {shown(root)}")
+        say(f"no pointer files at {rev} under {shown(root)}")
     if failures:
         raise type(failures[0])(f"{len(failures)} of {len(pointers)} tracked paths were not "
                                 f"checked out at {rev}", hint="see the errors above")
@@ -55,13 +53,13 @@ def diff_revisions(ctx: typer.Context, spec: str, *, as_json: bool) -> None:
         print_json({"a": a, "b": b, "changes": changes})
         return
     if not changes:
-        print(f"no data differs between {spec}")
+        say(f"no data differs between {spec}")
     for change in changes:
         _print_change(change)
 
 
 def _root(client: DaemonClient) -> str:
-    located = client.get("/v1/workspaces/locate", {"path": daemon_path(os.getcwd())})
+    located = client.get("/v1/workspaces/locate", {"path": daemon_path(current_dir())})
     return workspace_root(located)
 
 
@@ -89,7 +87,7 @@ def _checkout_one(client: DaemonClient, rev: str, file: str, text: bytes, *, for
         print_error(exc, as_json=as_json)
         return exc
     if not as_json:
-        print(summary_line(result))
+        say(summary_line(result))
     return result
 
 
@@ -115,13 +113,13 @@ def _ref(pointer: Pointer | None) -> Json | None:
 def _print_change(change: Json) -> None:
     old, new, path = change["old"], change["new"], change["path"]
     if old is None:
-        print(f"added    {path}: {new['dataset']}@{new['version']}")
+        say(f"added    {path}: {new['dataset']}@{new['version']}")
         return
     if new is None:
-        print(f"removed  {path}: was {old['dataset']}@{old['version']}")
+        say(f"removed  {path}: was {old['dataset']}@{old['version']}")
         return
-    print(f"changed  {path}: {old['dataset']}@{old['version']} -> "
+    say(f"changed  {path}: {old['dataset']}@{old['version']} -> "
           f"{new['dataset']}@{new['version']}")
     for kind in ("added", "modified", "deleted"):
         for item in change["diff"].get(kind) or []:
-            print(f"  {kind}: {item['path']}")
+            say(f"  {kind}: {item['path']}")

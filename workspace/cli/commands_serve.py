@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.state import load_settings, state
+from workspace.cli.state import state
+from workspace.client.connect import load_settings
 
 
 def serve(

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from workspace.cli.client import DaemonClient, Json, require
-from workspace.cli.output import print_json, table
+from workspace.cli.output import print_json, say, table, warn
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
+from workspace.client.daemon import DaemonClient, Json, require
 from workspace.errors import AuthenticationRequired, InvalidInput, WorkspaceError
 
 if TYPE_CHECKING:
-    from workspace.cli.credentials import Remote
+    from workspace.client.credentials import Remote
 
 user_app = typer.Typer(
     help="Manage accounts: people (mapped to Unix users) and robots (API tokens only).",
@@ -66,10 +66,10 @@ def user_add(
     if as_json:
         print_json(answer)
     elif robot:
-        print(f"added robot {name}: give it a token with `ws token create {name} --name LABEL`")
+        say(f"added robot {name}: give it a token with `ws token create {name} --name LABEL`")
     else:
         uid = (answer.get("user") or {}).get("uid")
-        print(f"added user {name}" + (f" (Unix uid {uid})" if uid is not None else ""))
+        say(f"added user {name}" + (f" (Unix uid {uid})" if uid is not None else ""))
 
 
 @user_app.command("list")
@@ -96,6 +96,24 @@ def user_enable(ctx: typer.Context, name: UserArg, as_json: JsonFlag = False) ->
     _set_disabled(ctx, name, "enable", as_json)
 
 
+@user_app.command("unlock")
+def user_unlock(ctx: typer.Context, name: UserArg, as_json: JsonFlag = False) -> None:
+    """Let NAME try passwords again: forget its failed logins from every address.
+
+    For a name locked by failed logins, or one that must wait; the failed logins
+    stay in the audit log (`ws audit --action account:login:failure --user NAME`).
+    """
+    with state(ctx).client() as client:
+        answer = client.post("/v1/users/unlock", {"name": name})
+    if as_json:
+        print_json(answer)
+    elif answer.get("unlocked"):
+        addresses = ", ".join(str(a) for a in answer.get("addresses") or []) or "-"
+        say(f"unlocked {name}: forgot its failed logins (from: {addresses})")
+    else:
+        say(f"{name} had no failed logins to forget")
+
+
 @user_app.command("passwd")
 def user_passwd(
     ctx: typer.Context,
@@ -111,7 +129,7 @@ def user_passwd(
     password = read_password(f"New password for {who}: ", confirm=True)
     with state(ctx).client() as client:
         client.post("/v1/users/password", {"name": who, "password": password})
-    print(f"password set for {who}")
+    say(f"password set for {who}")
 
 
 def _me(ctx: typer.Context) -> str:
@@ -126,7 +144,7 @@ def _set_disabled(ctx: typer.Context, name: str, verb: str, as_json: bool) -> No
     if as_json:
         print_json(answer)
     else:
-        print(f"{verb}d user {name}")
+        say(f"{verb}d user {name}")
 
 
 def _user_row(user: Json) -> list[str]:
@@ -156,7 +174,7 @@ def login(
     Later commands with `--server URL` (or $WORKSPACE_SERVER) send it. The token
     is never printed. When standard input is not a terminal, the password is read from it.
     """
-    from workspace.cli import credentials
+    from workspace.client import credentials
 
     url = _server(ctx, server)
     name = user or _login_name()
@@ -166,17 +184,17 @@ def login(
         answer = client.post("/v1/login", {"name": name, "password": password})
     who, expires = str(answer.get("user") or name), answer.get("expires_at")
     path = credentials.save(url, token=str(require(answer, "token")), user=who, expires_at=expires)
-    print(f"logged in to {url} as {who} until {short_time(expires)} (token kept in {path})")
+    say(f"logged in to {url} as {who} until {short_time(expires)} (token kept in {path})")
 
 
 def logout(ctx: typer.Context, server: ServerOpt = None) -> None:
     """End your login session on a remote daemon and forget its token here."""
-    from workspace.cli import credentials
+    from workspace.client import credentials
 
     url = _server(ctx, server)
     stored = credentials.stored(url)
     if stored is None:
-        print(f"not logged in to {url}")
+        say(f"not logged in to {url}")
         return
     try:
         _end_session(credentials.Remote(url, str(stored["token"])))
@@ -186,7 +204,7 @@ def logout(ctx: typer.Context, server: ServerOpt = None) -> None:
         raise
     finally:
         credentials.forget(url)
-    print(f"logged out of {url}")
+    say(f"logged out of {url}")
 
 
 def _end_session(remote: Remote) -> None:
@@ -198,7 +216,7 @@ def _end_session(remote: Remote) -> None:
 
 
 def _server(ctx: typer.Context, option: str | None) -> str:
-    from workspace.cli.credentials import normalize_server
+    from workspace.client.credentials import normalize_server
 
     url = normalize_server(option) if option else state(ctx).server
     if url is None:
@@ -230,10 +248,9 @@ def _warn_if_cleartext(url: str) -> None:
     except ValueError:
         local = False
     if parts.scheme == "http" and not local:
-        print(
+        warn(
             f"warning: {url} is plain http: your password and token cross the network "
-            "unencrypted; prefer https://",
-            file=sys.stderr,
+            "unencrypted; prefer https://"
         )
 
 
@@ -292,12 +309,11 @@ def token_create(
     else:
         expiry = answer.get("expires_at")
         until = f"expires {short_time(expiry)}" if expiry else "never expires"
-        print(f"created API token {answer.get('id')} ({name}) for {user}, {until}:")
-        print(require(answer, "token"))
-    print(
+        say(f"created API token {answer.get('id')} ({name}) for {user}, {until}:")
+        say(require(answer, "token"))
+    warn(
         "warning: store this token now (e.g. in your CI's secrets): it cannot be shown again;"
-        " robots send it as WORKSPACE_TOKEN",
-        file=sys.stderr,
+        " robots send it as WORKSPACE_TOKEN"
     )
 
 
@@ -335,7 +351,7 @@ def token_revoke(
         print_json(answer)
         return
     token = answer.get("token") or {}
-    print(f"revoked API token {token.get('id', token_id)} ({token.get('name')})")
+    say(f"revoked API token {token.get('id', token_id)} ({token.get('name')})")
 
 
 def parse_days(text: str) -> int:

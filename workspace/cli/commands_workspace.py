@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
-import sys
+import stat
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from workspace.cli import acl
-from workspace.cli.client import Json, workspace_root
-from workspace.cli.output import print_json
-from workspace.cli.paths import daemon_path, in_workspace, shown
+from workspace.cli.commands_locks import lock_for_unlock, print_locked
+from workspace.cli.output import plural, print_json, say, warn
 from workspace.cli.state import JsonFlag, state
+from workspace.cli.status import print_status, with_pointers
 from workspace.cli.unlock import UnlockReport, unlock
-from workspace.errors import InvalidInput
+from workspace.client.daemon import Json, workspace_root
+from workspace.client.paths import current_dir, daemon_path, shown
+from workspace.errors import InvalidInput, NotFound, PermissionDenied
 
 _CHANGE_KINDS = ("modified", "added", "deleted")
 
@@ -34,6 +36,7 @@ def init(
     user access to the directory through a POSIX ACL (docs/install.md).
     """
     target = daemon_path(path)
+    _check_own_directory(path, target)
     with state(ctx).client() as client:
         service = acl.service_user(client.get("/v1/health"))
         with acl.granted_for(service, Path(target)) as changed:
@@ -42,9 +45,7 @@ def init(
         print_json({**answer, "access": _access_json(service, changed)})
         return
     root = workspace_root(answer) if answer.get("workspace") else target
-    print(
-        f"registered workspace {root}" if answer.get("created") else f"already a workspace: {root}"
-    )
+    say(f"registered workspace {root}" if answer.get("created") else f"already a workspace: {root}")
     _print_access("gave", service, changed)
 
 
@@ -67,9 +68,9 @@ def deinit(
     if as_json:
         print_json({**answer, "access": _access_json(service, changed)})
         return
-    print(f"unregistered workspace {workspace_root(answer)}")
+    say(f"unregistered workspace {workspace_root(answer)}")
     if answer.get("untracked"):
-        print(f"no longer tracked (files left as they are): {', '.join(answer['untracked'])}")
+        say(f"no longer tracked (files left as they are): {', '.join(answer['untracked'])}")
     _print_access("took back", service, changed)
 
 
@@ -85,13 +86,15 @@ def status(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show which tracked paths differ from their recorded version, file by file."""
+    """Show which tracked paths differ from their recorded version, file by file,
+    and which pointer files name another version than the one checked out."""
     with state(ctx).client() as client:
-        answer = client.get("/v1/status", {"path": daemon_path(path or os.getcwd())})
+        answer = client.get("/v1/status", {"path": daemon_path(path or current_dir())})
+    answer = with_pointers(answer)
     if as_json:
         print_json(answer)
     else:
-        _print_status(answer)
+        print_status(answer)
 
 
 def unlock_command(
@@ -114,6 +117,7 @@ def unlock_command(
                 raise InvalidInput(
                     f"{path} is not inside a tracked path", hint="`ws status` lists tracked paths"
                 )
+        locked = lock_for_unlock(client, targets)
     report = UnlockReport()
     for target in targets:
         unlock(target, report)
@@ -123,10 +127,33 @@ def unlock_command(
                 "unlocked": report.unlocked,
                 "already_unlocked": report.already_unlocked,
                 "skipped_symlinks": report.skipped_symlinks,
+                "locked": locked,
             }
         )
-    else:
-        _print_unlock(report)
+        return
+    if locked is not None:
+        print_locked(locked)
+    _print_unlock(report)
+
+
+def _check_own_directory(path: str, target: str) -> None:
+    """Say what is wrong with PATH as you see it: the daemon answers every unusable path
+    alike (it must not tell what it sees in places you cannot), so it cannot say."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        raise NotFound(f"{path} does not exist", hint="create the directory first") from None
+    except OSError:
+        return  # you cannot see it either: the daemon's answer is all there is to say
+    if stat.S_ISLNK(info.st_mode):
+        raise InvalidInput(f"{path} is a symbolic link",
+                           hint=f"run `ws init` in the directory it points to: "
+                           f"{os.path.realpath(target)}")
+    if not stat.S_ISDIR(info.st_mode):
+        raise InvalidInput(f"{path} is not a directory", hint="give your project's directory")
+    if info.st_uid != os.geteuid():
+        raise PermissionDenied(f"{path} belongs to uid {info.st_uid}, not to you",
+                               hint="a workspace must be a directory you own")
 
 
 def _access_json(service: acl.ServiceUser | None, changed: acl.Changed | None) -> Json | None:
@@ -143,61 +170,19 @@ def _print_access(verb: str, service: acl.ServiceUser | None,
     if service is None or changed is None:
         return
     line = (f"{verb} the daemon's user {service.name} access (POSIX ACL): "
-            f"{changed.directories:,} directories, {changed.files:,} files")
+            f"{plural(changed.directories, 'directory', 'directories')}, "
+            f"{plural(changed.files, 'file')}")
     if changed.ancestors:
         line += f"; search access on {', '.join(changed.ancestors)}"
-    print(line)
+    say(line)
     for skipped in changed.unreadable:
-        print(f"warning: could not enter {shown(skipped)}; the daemon cannot use it",
-              file=sys.stderr)
-
-
-def _print_status(answer: Json) -> None:
-    root = workspace_root(answer)
-    tracked = answer.get("tracked") or []
-    if not tracked:
-        print(f"no tracked paths in {shown(root)}")
-        print("(`ws add PATH -d DATASET -m MESSAGE` starts tracking one)")
-        return
-    for entry in tracked:
-        _print_tracked(root, entry)
-    if all(entry.get("clean") for entry in tracked):
-        print("nothing to commit")
-    else:
-        print(
-            "(`ws commit PATH -m MESSAGE` records changes; `ws checkout PATH --force` drops them)"
-        )
-
-
-def _print_tracked(root: str, entry: Json) -> None:
-    tracked = in_workspace(root, str(entry.get("path")))
-    head = f"{shown(tracked)} ({entry.get('dataset')}@{entry.get('version')})"
-    if entry.get("watched") is False:
-        print(f"{shown(tracked)} is not watched, so status scans it: {entry.get('reason')}")
-    if entry.get("clean"):
-        print(f"{head}: clean")
-        return
-    print(f"{head}:")
-    for kind in _CHANGE_KINDS:
-        for changed in entry.get(kind) or []:
-            print(f"  {kind + ':':<10}{shown(_changed_path(tracked, entry, str(changed)))}")
-
-
-def _changed_path(tracked: str, entry: Json, changed: str) -> str:
-    """Changes are named relative to their tracked directory (a tracked file is itself)."""
-    if entry.get("kind") == "file":
-        return tracked
-    return in_workspace(tracked, changed)
+        warn(f"warning: could not enter {shown(skipped)}; the daemon cannot use it")
 
 
 def _print_unlock(report: UnlockReport) -> None:
     for link in report.skipped_symlinks:
-        print(f"skipped symlink {shown(link)} (symlinks are not followed)", file=sys.stderr)
-    line = f"unlocked {_files(len(report.unlocked))}"
+        warn(f"skipped symlink {shown(link)} (symlinks are not followed)")
+    line = f"unlocked {plural(len(report.unlocked), 'file')}"
     if report.already_unlocked:
-        line += f"; already unlocked: {len(report.already_unlocked)}"
-    print(line)
-
-
-def _files(number: int) -> str:
-    return f"{number:,} file" if number == 1 else f"{number:,} files"
+        line += f"; already unlocked: {len(report.already_unlocked):,}"
+    say(line)

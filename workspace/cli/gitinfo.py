@@ -9,11 +9,11 @@ recorded without provenance and the user is told why.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from workspace.cli.client import Json
+from workspace.cli.output import warn
+from workspace.client.daemon import Json
 from workspace.errors import InvalidInput
 
 
@@ -25,8 +25,8 @@ def provenance(path: str) -> Json | None:
     if found is None:
         return None
     if isinstance(found, Unavailable):
-        print(f"warning: no code provenance recorded: {found.reason}\nhint: {found.hint}",
-              file=sys.stderr)
+        warn(f"warning: no code provenance recorded: {found.reason}")
+        warn(f"hint: {found.hint}")
         return None
     return asdict(head_info(found))
 

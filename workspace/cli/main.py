@@ -17,18 +17,23 @@ import typer
 from workspace import __version__
 from workspace.cli import (
     commands_access,
+    commands_aliases,
+    commands_audit,
     commands_blame,
     commands_checkout,
     commands_data,
     commands_datasets,
     commands_history,
+    commands_locks,
     commands_remote,
     commands_serve,
+    commands_store,
     commands_users,
     commands_workspace,
 )
-from workspace.cli.output import print_error
+from workspace.cli.output import print_error, say
 from workspace.cli.state import State
+from workspace.client.paths import unresolvable
 from workspace.errors import WorkspaceError
 
 app = typer.Typer(
@@ -48,6 +53,8 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("unlock", commands_workspace.unlock_command),
         ("checkout", commands_checkout.checkout),
         ("get", commands_data.get),
+        ("lock", commands_locks.lock),
+        ("locks", commands_locks.locks),
     ),
     "Datasets": (
         ("datasets", commands_datasets.datasets),
@@ -64,9 +71,17 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("blame", commands_blame.blame),
     ),
     "Access": (("login", commands_users.login), ("logout", commands_users.logout)),
+    "Store": (
+        ("prune", commands_store.prune),
+        ("rm", commands_store.rm),
+        ("du", commands_store.du),
+        ("gc", commands_store.gc),
+        ("fsck", commands_store.fsck),
+    ),
     "Daemon": (("serve", commands_serve.serve),),
 }
 _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
+    "Datasets": (("alias", commands_aliases.alias_app),),
     "Access": (
         ("user", commands_users.user_app),
         ("role", commands_access.role_app),
@@ -74,6 +89,7 @@ _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
         ("token", commands_users.token_app),
     ),
     "Remotes": (("remote", commands_remote.remote_app),),
+    "Store": (("quota", commands_store.quota_app),),
 }
 for panel, commands in _COMMANDS.items():
     for name, function in commands:
@@ -85,12 +101,13 @@ for panel, groups in _GROUPS.items():
 _audit = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
 _audit.callback(invoke_without_command=True)(commands_history.audit)  # `ws audit [filters]`
 _audit.command("verify")(commands_history.audit_verify)
+_audit.command("reset-checkpoints")(commands_audit.audit_reset_checkpoints)
 app.add_typer(_audit, name="audit", rich_help_panel="History")
 
 
 def _show_version(value: bool) -> None:
     if value:
-        print(f"ws {__version__}")
+        say(f"ws {__version__}")
         raise typer.Exit()
 
 
@@ -142,6 +159,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     except WorkspaceError as exc:
         print_error(exc, as_json=_wants_json(args))
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a file-system error no command turned into ours: still no traceback
+        error = os_error(exc)
+        print_error(error, as_json=_wants_json(args))
+        sys.exit(error.exit_code)
+
+
+def os_error(exc: OSError) -> WorkspaceError:
+    """An OSError as one of our errors: exit 4 for a permission problem, else 3 or 2."""
+    name = exc.filename if isinstance(exc.filename, str) else ""
+    return unresolvable(name or "a path", exc)
 
 
 def _wants_json(args: Sequence[str]) -> bool:

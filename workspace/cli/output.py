@@ -1,26 +1,91 @@
-"""How answers look: the daemon's JSON verbatim, or short text and rich tables.
+"""How answers look: the daemon's JSON verbatim, or short text and tables.
 
-rich is imported only when a table is drawn; plain lines (status, summaries,
-errors) go through ``print`` so that the most frequent commands never pay
-for it.
+Everything the CLI shows goes through this module, and every string is
+passed through :func:`printable` on the way out: a file name, commit
+message, dataset, tag or user name is chosen by someone else and may hold
+terminal control sequences (``ESC ] 0 ; title BEL`` retitles the window,
+``ESC [ 2 J`` clears it, a carriage return overwrites what was printed).
+Control characters are shown escaped (``\\x1b``), never sent raw. ``--json``
+output stays exact: it decodes to the daemon's strings, with every control
+character written as a JSON escape.
+
+rich is imported only when a table is drawn on a terminal; plain lines
+(status, summaries, errors) and piped tables are written directly, so the
+most frequent commands never pay for it. Only this module prints
+(``ruff``'s T20 rule enforces it for the rest of ``workspace/cli``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
-from workspace.cli.client import Json
+from workspace.client.daemon import Json
 from workspace.errors import WorkspaceError
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f"  # C0 but TAB, DEL, C1 (CSI alone is \x9b)
+    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"  # bidi and line separators
+    "\ud800-\udfff]"  # lone surrogates: undecodable bytes of a file name
+)
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                          "\u2066-\u2069\ud800-\udfff]")
 
-def print_json(data: Any, *, stream: Any = None) -> None:
-    """The daemon's JSON, pretty-printed, for scripts (`--json`)."""
-    print(json.dumps(data, indent=2, ensure_ascii=False), file=stream or sys.stdout)
+
+def printable(text: object) -> str:
+    """``text`` with every character that could steer a terminal shown escaped.
+
+    C0 controls (but TAB), DEL and C1 controls become ``\\xNN`` (``\\n`` and
+    ``\\r`` by name), bidirectional overrides and line separators ``\\uNNNN``,
+    and the undecodable bytes of a file name (surrogate escapes) ``\\xNN``.
+    Backslashes are left alone, so ordinary names read as they are.
+    """
+    value = str(text)
+    return _UNSAFE.sub(_escape, value) if _UNSAFE.search(value) else value
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in _NAMED:
+        return _NAMED[char]
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's escape of one undecodable byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def say(text: object = "", *, stream: TextIO | None = None) -> None:
+    """One line for people on stdout (or ``stream``), control characters escaped."""
+    (stream or sys.stdout).write(printable(text) + "\n")
+
+
+def warn(text: object) -> None:
+    """One line on stderr (warnings, notes), control characters escaped."""
+    say(text, stream=sys.stderr)
+
+
+def say_lines(lines: Iterable[object]) -> None:
+    """Many lines at once (large listings), each escaped like :func:`say`."""
+    sys.stdout.write("".join(printable(line) + "\n" for line in lines))
+
+
+def print_json(data: Any, *, stream: TextIO | None = None) -> None:
+    """The daemon's JSON, pretty-printed, for scripts (`--json`).
+
+    Exact: ``json.loads`` of the output gives back ``data``. Non-ASCII text is
+    kept readable; the characters ``json.dumps`` would leave raw although a
+    terminal acts on them (DEL, C1, bidi overrides, lone surrogates) are
+    written as ``\\uNNNN`` escapes, which decode to the same strings.
+    """
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    (stream or sys.stdout).write(text + "\n")
 
 
 def print_error(exc: WorkspaceError, *, as_json: bool) -> None:
@@ -28,9 +93,9 @@ def print_error(exc: WorkspaceError, *, as_json: bool) -> None:
     if as_json:
         print_json(exc.to_payload(), stream=sys.stderr)
         return
-    print(f"error: {exc.message}", file=sys.stderr)
+    warn(f"error: {exc.message}")
     if exc.hint:
-        print(f"hint: {exc.hint}", file=sys.stderr)
+        warn(f"hint: {exc.hint}")
 
 
 def human_size(size: object) -> str:
@@ -68,55 +133,65 @@ def summary_line(result: Json) -> str:
     return head + (", " + ", ".join(done) if done else "") + tail
 
 
-LARGE_TABLE = 2000
-
-
-def _plain_table(columns: Sequence[str], rows: list[Sequence[str]], title: str | None) -> None:
-    widths = [len(name) for name in columns[:-1]]
-    for row in rows:
-        for index, cell in enumerate(row[:-1]):
-            widths[index] = max(widths[index], len(cell))
-    out = sys.stdout
-    if title:
-        out.write(title + "\n")
-    for row in (columns, *rows):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
-
-
 _SUMMARY_WORDS = (
     ("linked", "hardlinked"),
     ("copied", "copied (hardlink not possible)"),
     ("removed", "removed"),
     ("unchanged", "already in place"),
 )
+LARGE_TABLE = 2000
 
 
 def table(
-    columns: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None
+    columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None
 ) -> None:
-    """A rich table on stdout: only the last column (usually a message) wraps.
+    """Aligned columns on stdout, every cell escaped; only the last column may wrap.
 
-    Piped output gets an unbounded width, so that rows stay whole for grep.
-    Past ``LARGE_TABLE`` rows, plain aligned text instead: rich measures every
-    cell, which took 38 s for the 100,000 rows of a big `ws blame`.
+    On a terminal, a rich table (bold header, the last column wrapped to the
+    width). Piped, or past ``LARGE_TABLE`` rows, plain aligned text with no
+    trailing spaces and rows kept whole for grep: rich pads every cell, and
+    measuring every cell took 38 s for the 100,000 rows of a big `ws blame`.
     """
-    rows = list(rows)
-    if len(rows) > LARGE_TABLE:
-        _plain_table(columns, rows, title)
-        return
+    cells = [[printable(cell) for cell in row] for row in rows]
+    shown_title = printable(title) if title else None
+    if len(cells) > LARGE_TABLE or not sys.stdout.isatty():
+        _plain_table(columns, cells, shown_title)
+    else:
+        _rich_table(columns, cells, shown_title)
+
+
+def _plain_table(columns: Sequence[str], rows: list[list[str]], title: str | None) -> None:
+    widths = [len(name) for name in columns[:-1]]
+    for row in rows:
+        for index, cell in enumerate(row[:-1]):
+            widths[index] = max(widths[index], len(cell))
+    lines = [title] if title else []
+    for row in (list(columns), *rows):
+        padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*padded, row[-1]]).rstrip())
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+def _rich_table(columns: Sequence[str], rows: list[list[str]], title: str | None) -> None:
+    """rich, given ``Text`` cells: a ``str`` cell would be read as rich markup (``[red]``)."""
     from rich.console import Console
     from rich.table import Column, Table
+    from rich.text import Text
 
     *fixed, last = columns
     grid = Table(
         *(Column(name) for name in fixed),
         Column(last, ratio=1, min_width=20),
-        title=title,
+        title=Text(title) if title else None,
         box=None,
         header_style="bold",
         pad_edge=False,
     )
     for row in rows:
-        grid.add_row(*row)
-    Console(width=None if sys.stdout.isatty() else 10_000, soft_wrap=False).print(grid)
+        grid.add_row(*(Text(cell) for cell in row))
+    Console(soft_wrap=False, markup=False, highlight=False).print(grid)
+
+
+def plural(number: int, noun: str, nouns: str | None = None) -> str:
+    """`1 file`, `2 files`, `1 directory`, `3 directories` (``nouns``: the irregular plural)."""
+    return f"{number:,} {noun if number == 1 else nouns or noun + 's'}"

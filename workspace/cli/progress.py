@@ -11,7 +11,8 @@ import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from workspace.cli.client import Json
+from workspace.cli.output import printable
+from workspace.client.daemon import Json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,7 +26,7 @@ class StreamProgress:
     """An event sink for ``DaemonClient.stream`` that drives a files-and-bytes bar."""
 
     def __init__(self, label: str, *, enabled: bool, console: Console | None = None) -> None:
-        self.label = label
+        self.label = printable(label)  # a path someone else may have named
         self.enabled = enabled
         self.console = console
         self._bar: Progress | None = None
@@ -71,7 +72,7 @@ class StreamProgress:
         self._by_bytes = size > 0
         byte_columns = (DownloadColumn(binary_units=True), TransferSpeedColumn())
         self._bar = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.fields[files]:,}/{task.fields[total_files]:,} files"),
             *(byte_columns if self._by_bytes else ()),

@@ -16,7 +16,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 
-from workspace.cli.paths import shown
+from workspace.client.paths import shown
 from workspace.errors import NotFound, PermissionDenied, WorkspaceError
 
 _CHUNK = 1 << 30

@@ -6,7 +6,8 @@ nothing replays history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +16,13 @@ from sqlalchemy.orm import Session
 
 from workspace.audit import Action, record
 from workspace.auth import Caller
+from workspace.datasets.availability import damaged_versions, resolve_kept, resolve_usable
 from workspace.datasets.manifest import compare
 from workspace.datasets.versions import VersionInfo, describe, manifest_at, resolve, version_info
 from workspace.db.models import Entry
+from workspace.db.queries import aliases as aq
 from workspace.db.queries import datasets as q
+from workspace.db.queries import upkeep as uq
 from workspace.errors import Conflict, NotFound
 from workspace.refs import Ref, validate_tag
 
@@ -32,58 +36,139 @@ class PathChange:
     author: str
     created_at: datetime
     message: str
+    pruned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DirChange:
+    """One version that changed files under a directory: how, and what it then held."""
+
+    version: int
+    change: str  # the directory as a whole: added (was empty), deleted (now empty), modified
+    added: int  # files under it added, modified and deleted by this version
+    modified: int
+    deleted: int
+    files: int  # files and bytes under it after this version
+    size: int
+    author: str
+    created_at: datetime
+    message: str
 
 
 def list_datasets(session: Session) -> list[VersionInfo]:
-    pairs = q.latest_versions(session)
+    """Each dataset with its newest kept version; removed datasets (all pruned) are left out."""
+    pairs = _newest_kept(session, q.latest_versions(session))
     authors = q.user_names(session, [version.author_id for _, version in pairs])
     return [
         version_info(dataset.name, version, authors.get(version.author_id, "?"),
-                     q.tags_by_version(session, dataset.id).get(version.number, []))
+                     q.tags_by_version(session, dataset.id).get(version.number, []),
+                     aq.by_version(session, dataset.id).get(version.number, []))
         for dataset, version in pairs
     ]
 
 
-def list_files(session: Session, ref: Ref, prefix: str | None) -> dict[str, Any]:
-    dataset, version = resolve(session, ref)
+def _newest_kept(session: Session, pairs: Any) -> list[Any]:
+    pruned = uq.pruned_numbers(session)
+    kept = []
+    for dataset, version in pairs:
+        if version.number in pruned.get(dataset.id, ()):
+            number = uq.latest_kept(session, dataset.id)
+            if number is None:
+                continue
+            version = q.version(session, dataset.id, number)
+        kept.append((dataset, version))
+    return kept
+
+
+def list_files(session: Session, ref: Ref, prefix: str | None, store_id: str) -> dict[str, Any]:
+    dataset, version = resolve_usable(session, ref, store_id)
     entries = q.entries_at(session, dataset.id, version.number, prefix)
     return {"dataset": dataset.name, "version": version.number,
             "files": [_file(e) for e in entries]}
 
 
-def log(session: Session, ref: Ref) -> dict[str, Any]:
+def log(session: Session, ref: Ref, store_id: str) -> dict[str, Any]:
+    """Every version, pruned ones included (marked, with who and when), newest first."""
     dataset, _ = resolve(session, Ref(ref.dataset))
     versions = q.versions(session, dataset.id)
     authors = q.user_names(session, {v.author_id for v in versions})
-    tags = q.tags_by_version(session, dataset.id)
-    infos = [version_info(dataset.name, v, authors.get(v.author_id, "?"), tags.get(v.number, []))
+    tags, named = q.tags_by_version(session, dataset.id), aq.by_version(session, dataset.id)
+    pruned = uq.pruned_info(session, dataset.id)
+    damaged = damaged_versions(session, store_id, dataset.id)
+    infos = [replace(version_info(dataset.name, v, authors.get(v.author_id, "?"),
+                                  tags.get(v.number, []), named.get(v.number, [])),
+                     pruned=pruned.get(v.number), damaged=damaged.get(v.number))
              for v in versions]
     return {"dataset": dataset.name, "versions": infos}
 
 
 def path_log(session: Session, dataset_name: str, path: str) -> dict[str, Any]:
-    """Every version that added, modified or deleted ``path``, newest first."""
+    """Every version that added, modified or deleted ``path`` (a file, or any file
+    under a directory), newest first."""
     dataset, _ = resolve(session, Ref(dataset_name))
     entries = q.path_history(session, dataset.id, path)
-    if not entries:
+    if entries:
+        return {"dataset": dataset.name, "path": path, "kind": "file",
+                "changes": _file_changes(session, dataset.id, entries)}
+    under = q.history_under(session, dataset.id, path + "/")
+    if not under:
         raise NotFound(f"{path} was never part of {dataset_name}",
                        hint=f"`ws ls {dataset_name}` lists its files")
+    return {"dataset": dataset.name, "path": path, "kind": "dir",
+            "changes": _dir_changes(session, dataset.id, under)}
+
+
+def _file_changes(session: Session, dataset_id: int, entries: Any) -> list[PathChange]:
     numbers = {e.added_in for e in entries} | {e.removed_in for e in entries if e.removed_in}
-    versions = {v.number: v for v in q.versions_numbered(session, dataset.id, numbers)}
-    authors = q.user_names(session, {v.author_id for v in versions.values()})
+    versions, authors = _versions(session, dataset_id, numbers)
+    pruned = set(uq.pruned_numbers(session, dataset_id).get(dataset_id, ()))
     changes = []
     for kind, number, entry in _path_events(entries):
         v = versions[number]
         changes.append(PathChange(number, kind, entry.oid if kind != "deleted" else None,
                                   entry.size if kind != "deleted" else None,
-                                  authors.get(v.author_id, "?"), v.created_at, v.message))
+                                  authors.get(v.author_id, "?"), v.created_at, v.message,
+                                  number in pruned))
     changes.reverse()
-    return {"dataset": dataset.name, "path": path, "changes": changes}
+    return changes
+
+
+def _dir_changes(session: Session, dataset_id: int, rows: Any) -> list[DirChange]:
+    """Per version: the files under the directory that started and ended there (a
+    modification does both), and the running file count and size."""
+    starts: dict[int, dict[str, int]] = defaultdict(dict)
+    ends: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        starts[row.added_in][row.path] = row.size
+        if row.removed_in is not None:
+            ends[row.removed_in][row.path] = row.size
+    numbers = sorted(starts.keys() | ends.keys())
+    versions, authors = _versions(session, dataset_id, set(numbers))
+    files = size = 0
+    changes = []
+    for number in numbers:
+        began, ended = starts.get(number, {}), ends.get(number, {})
+        modified = len(began.keys() & ended.keys())
+        before, files = files, files + len(began) - len(ended)
+        size += sum(began.values()) - sum(ended.values())
+        change = "added" if before == 0 else "deleted" if files == 0 else "modified"
+        v = versions[number]
+        changes.append(DirChange(number, change, len(began) - modified, modified,
+                                 len(ended) - modified, files, size,
+                                 authors.get(v.author_id, "?"), v.created_at, v.message))
+    changes.reverse()
+    return changes
+
+
+def _versions(session: Session, dataset_id: int,
+              numbers: set[int]) -> tuple[dict[int, Any], dict[int, str]]:
+    versions = {v.number: v for v in q.versions_numbered(session, dataset_id, numbers)}
+    return versions, q.user_names(session, {v.author_id for v in versions.values()})
 
 
 def diff(session: Session, a: Ref, b: Ref) -> dict[str, Any]:
-    dataset_a, version_a = resolve(session, a)
-    dataset_b, version_b = resolve(session, b)
+    dataset_a, version_a = resolve_kept(session, a)
+    dataset_b, version_b = resolve_kept(session, b)
     old = manifest_at(session, dataset_a.id, version_a.number)
     new = manifest_at(session, dataset_b.id, version_b.number)
     changes = compare(old, new)
@@ -98,18 +183,24 @@ def diff(session: Session, a: Ref, b: Ref) -> dict[str, Any]:
     }
 
 
-def blame(session: Session, ref: Ref, prefix: str | None) -> dict[str, Any]:
-    dataset, version = resolve(session, ref)
+def blame(session: Session, ref: Ref, prefix: str | None, store_id: str) -> dict[str, Any]:
+    """Who last changed each file; ``pruned`` marks a change made in a since-pruned version."""
+    dataset, version = resolve_usable(session, ref, store_id)
     rows = q.blame_rows(session, dataset.id, version.number, prefix)
+    pruned = set(uq.pruned_numbers(session, dataset.id).get(dataset.id, ()))
     files = [{"path": r.path, "version": r.added_in, "author": r.author,
               "created_at": r.created_at, "message": r.message, "oid": r.oid, "size": r.size,
-              "git_commit": r.git_commit} for r in rows]
-    return {"dataset": dataset.name, "version": version.number, "files": files}
+              "git_commit": r.git_commit, "pruned": r.added_in in pruned} for r in rows]
+    return {"dataset": dataset.name, "version": version.number,
+            "aliases": aq.by_version(session, dataset.id).get(version.number, []),
+            "files": files}
 
 
 def tag(session: Session, caller: Caller, ref: Ref, name: str) -> dict[str, Any]:
     validate_tag(name)
-    dataset, version = resolve(session, ref)
+    q.dataset_by_name(session, ref.dataset, lock=True)  # tags and alias moves serialize
+    dataset, version = resolve_kept(session, ref)
+    _refuse_alias_name(session, dataset.id, dataset.name, name)
     existing = q.tag_target(session, dataset.id, name)
     if existing is not None:
         raise Conflict(f"{dataset.name} already has tag {name} (version {existing})",
@@ -124,6 +215,13 @@ def tag(session: Session, caller: Caller, ref: Ref, name: str) -> dict[str, Any]
            version=version.number, detail={"tag": name})
     return {"dataset": dataset.name, "tag": name, "version": version.number,
             "version_info": describe(session, dataset, version)}
+
+
+def _refuse_alias_name(session: Session, dataset_id: int, dataset: str, name: str) -> None:
+    if aq.target(session, dataset_id, name) is not None:
+        raise Conflict(f"{name} is an alias of {dataset}",
+                       hint="tags and aliases share names, so that DATASET@NAME means one "
+                       "thing: choose another tag name")
 
 
 def _path_events(entries: list[Entry] | Any) -> list[tuple[str, int, Entry]]:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workspace.datasets import lineblame
-from workspace.datasets.versions import resolve
+from workspace.datasets.availability import resolve_usable
 from workspace.db.models import Entry
 from workspace.db.queries import datasets as q
 from workspace.errors import NotFound, WorkspaceError
@@ -53,7 +53,7 @@ class LineBlameCache:
 
 def line_blame(session: Session, store: ObjectStore, cache: LineBlameCache | None,
                ref: Ref, path: str) -> dict[str, Any]:
-    dataset, version = resolve(session, ref)
+    dataset, version = resolve_usable(session, ref, store.store_id)
     history = [e for e in q.path_history(session, dataset.id, path)
                if e.added_in <= version.number]
     if not history or not _live(history[-1], version.number):
@@ -92,14 +92,21 @@ def _from_previous(store: ObjectStore, cache: LineBlameCache | None, dataset_id:
     if cache is None or len(history) < 2 or history[-2].removed_in != history[-1].added_in:
         return None
     previous = cache.get(dataset_id, path, history[-2].added_in)
-    if previous is None:
+    if previous is None or not store.exists(history[-2].oid):
         return None
     old = _read(store, history[-2].oid)
     return lineblame.incremental(previous, old, content, history[-1].added_in, source=path)
 
 
 def _contents(store: ObjectStore, history: Sequence[Entry]) -> list[tuple[int, bytes]]:
-    """Each change oldest first; a deletion before a re-add counts as emptying the file."""
+    """Each change oldest first; a deletion before a re-add counts as emptying the file.
+
+    Changes older than an object gc has taken (its versions were pruned) are left
+    out: their lines are credited to the oldest change still stored.
+    """
+    gone = [i for i, entry in enumerate(history[:-1]) if not store.exists(entry.oid)]
+    if gone:
+        history = history[gone[-1] + 1:]
     sequence: list[tuple[int, bytes]] = []
     for before, entry in zip([None, *history[:-1]], history, strict=True):
         if before is not None and before.removed_in != entry.added_in:

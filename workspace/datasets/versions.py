@@ -3,7 +3,8 @@
 A commit ends the entries of modified and deleted files and starts new
 entries for added and modified ones, all at the new version number, in the
 caller's transaction together with its audit event. It refuses (Conflict) a
-commit whose base is not the latest version: someone else committed since.
+commit whose base is not the latest version: someone else committed since;
+unless nothing changed since that base, which is just nothing to commit.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from sqlalchemy.orm import Session
 
 from workspace.audit import Action, record
 from workspace.auth import Caller
+from workspace.datasets import locks
 from workspace.datasets.manifest import Changes, Manifest, ManifestEntry, compare, digest
 from workspace.db.models import Dataset, Version
+from workspace.db.queries import aliases
 from workspace.db.queries import datasets as q
+from workspace.db.queries import upkeep as uq
 from workspace.errors import Conflict, NotFound
 from workspace.refs import Ref, validate_name
 
@@ -42,6 +46,9 @@ class VersionInfo:
     digest: str
     tags: list[str]
     git: dict[str, Any] | None
+    aliases: list[str]
+    pruned: dict[str, Any] | None = None  # {"by", "at", "how", "forced"} once pruned
+    damaged: list[str] | None = None  # paths whose objects failed verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +65,24 @@ def resolve(session: Session, ref: Ref) -> tuple[Dataset, Version]:
         raise NotFound(f"dataset {ref.dataset} does not exist",
                        hint="`ws datasets` lists the datasets")
     number = dataset.latest if ref.version is None else ref.version
-    if ref.tag is not None:
-        tagged = q.tag_target(session, dataset.id, ref.tag)
-        if tagged is None:
-            raise NotFound(f"{ref.dataset} has no tag {ref.tag}",
-                           hint=f"`ws log {ref.dataset}` shows versions and tags")
-        number = tagged
+    if ref.label is not None:
+        number = _labelled(session, dataset, ref.label)
     found = q.version(session, dataset.id, number)
     if found is None:
         raise NotFound(f"{ref.dataset} has no version {number} (latest is {dataset.latest})",
                        hint=f"`ws log {ref.dataset}` lists its versions")
     return dataset, found
+
+
+def _labelled(session: Session, dataset: Dataset, label: str) -> int:
+    """The version a tag names, else the one an alias names now (they never share a name)."""
+    number = q.tag_target(session, dataset.id, label)
+    if number is None:
+        number = aliases.target(session, dataset.id, label)
+    if number is None:
+        raise NotFound(f"{dataset.name} has no tag or alias {label}",
+                       hint=f"`ws log {dataset.name}` shows versions, tags and aliases")
+    return number
 
 
 def manifest_at(session: Session, dataset_id: int, number: int) -> dict[str, ManifestEntry]:
@@ -90,9 +104,15 @@ def commit(
 ) -> CommitOutcome:
     """Record ``manifest`` as the next version; ``base=None`` creates the dataset."""
     dataset = _dataset_for_commit(session, dataset_name, author, base, kind)
+    kept = uq.latest_kept(session, dataset.id)  # a pruned newest version is no base
+    if base is not None and base != kept:
+        return _unchanged_since(session, dataset, base, kept or dataset.latest, manifest)
     old = {e.path: _entry(e) for e in q.live_entries(session, dataset.id)}
     changes = compare(old, manifest)
-    if changes.empty and dataset.latest > 0:
+    locks.refuse_locked_by_others(session, dataset, author,
+                                  [*changes.added, *changes.modified, *changes.deleted])
+    if changes.empty and dataset.latest > 0 and uq.latest_kept(session, dataset.id) == (
+            dataset.latest):
         current = q.version(session, dataset.id, dataset.latest)
         assert current is not None
         return CommitOutcome(describe(session, dataset, current), changes, unchanged=True)
@@ -108,10 +128,12 @@ def commit(
 def describe(session: Session, dataset: Dataset, version: Version) -> VersionInfo:
     author = q.user_names(session, [version.author_id]).get(version.author_id, "?")
     tags = q.tags_by_version(session, dataset.id).get(version.number, [])
-    return version_info(dataset.name, version, author, tags)
+    named = aliases.by_version(session, dataset.id).get(version.number, [])
+    return version_info(dataset.name, version, author, tags, named)
 
 
-def version_info(dataset: str, version: Version, author: str, tags: list[str]) -> VersionInfo:
+def version_info(dataset: str, version: Version, author: str, tags: list[str],
+                 alias_names: list[str] | None = None) -> VersionInfo:
     git = None
     if version.git_commit is not None:
         git = {"commit": version.git_commit, "branch": version.git_branch,
@@ -119,7 +141,7 @@ def version_info(dataset: str, version: Version, author: str, tags: list[str]) -
     return VersionInfo(
         dataset=dataset, number=version.number, author=author, created_at=version.created_at,
         message=version.message, files=version.file_count, bytes=version.total_bytes,
-        digest=version.digest, tags=tags, git=git,
+        digest=version.digest, tags=tags, git=git, aliases=alias_names or [],
     )
 
 
@@ -129,7 +151,7 @@ def _dataset_for_commit(
     validate_name(name)
     dataset = q.dataset_by_name(session, name, lock=True)
     if base is None:
-        if dataset is not None and dataset.latest > 0:
+        if dataset is not None and uq.latest_kept(session, dataset.id) is not None:
             raise Conflict(f"dataset {name} already exists",
                            hint=f"`ws get {name} PATH` checks it out; or choose another name")
         if dataset is None:
@@ -138,21 +160,30 @@ def _dataset_for_commit(
         return dataset
     if dataset is None:
         raise NotFound(f"dataset {name} does not exist", hint="`ws datasets` lists datasets")
-    if base != dataset.latest:
-        raise _stale_base(session, dataset, base)
     return dataset
 
 
-def _stale_base(session: Session, dataset: Dataset, base: int) -> Conflict:
-    latest = q.version(session, dataset.id, dataset.latest)
+def _unchanged_since(session: Session, dataset: Dataset, base: int, current: int,
+                     manifest: Manifest) -> CommitOutcome:
+    """A commit based on an older version: nothing to commit if the data still is that
+    version (not a conflict: nobody's work is at stake); otherwise the stale-base conflict."""
+    held = q.version(session, dataset.id, base)
+    changes = compare(manifest_at(session, dataset.id, base), manifest)
+    if held is None or not changes.empty:
+        raise _stale_base(session, dataset, base, current)
+    return CommitOutcome(describe(session, dataset, held), changes, unchanged=True)
+
+
+def _stale_base(session: Session, dataset: Dataset, base: int, current: int) -> Conflict:
+    latest = q.version(session, dataset.id, current)
     assert latest is not None
     who = q.user_names(session, [latest.author_id]).get(latest.author_id, "?")
     return Conflict(
-        f"{dataset.name} is at version {dataset.latest} ({who}, "
+        f"{dataset.name} is at version {current} ({who}, "
         f"{latest.created_at:%Y-%m-%d %H:%M} UTC) but your copy is based on version {base}",
         hint="save your changed files elsewhere, `ws checkout PATH` to the latest version, "
         "put your changes back, then commit",
-        details={"dataset": dataset.name, "latest": dataset.latest, "base": base},
+        details={"dataset": dataset.name, "latest": current, "base": base},
     )
 
 

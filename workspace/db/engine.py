@@ -17,10 +17,14 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workspace.errors import WorkspaceError
+from workspace.diskspace import disk_full
+from workspace.errors import DiskFull, WorkspaceError
 
+SQLITE_FULL = 13
+PG_DISK_FULL = "53100"
 _SOURCE_TREE_MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 
@@ -50,17 +54,44 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._read() as session, session.begin():
+        with self._space_errors(), self._read() as session, session.begin():
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._write() as session, session.begin():
+        with self._space_errors(), self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _space_errors(self) -> Iterator[None]:
+        """A full disk under the database is :class:`DiskFull`; the transaction is rolled back."""
+        try:
+            yield
+        except OperationalError as exc:
+            if not _is_full(exc.orig):
+                raise
+            raise self._disk_full() from None
+
+    def _disk_full(self) -> DiskFull:
+        path = self.engine.url.database if self.is_sqlite else None
+        if path and path != ":memory:":
+            return disk_full(path, "the database")
+        return DiskFull(
+            "the database server has no space left (PostgreSQL: disk full)",
+            hint="free space on the database server's disk, then run the command again; "
+            "the change was rolled back and your files were left as they were",
+            details={"database": self.engine.url.get_backend_name()})
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _is_full(orig: BaseException | None) -> bool:
+    """SQLite's SQLITE_FULL ("database or disk is full"), PostgreSQL's disk_full (53100)."""
+    if getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL:
+        return True
+    return getattr(orig, "sqlstate", None) == PG_DISK_FULL
 
 
 def _make_engine(url: str) -> Engine:

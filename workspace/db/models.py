@@ -34,8 +34,6 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     uid: Mapped[int | None] = mapped_column(Integer, unique=True)
-    # Marks the first admin made at start-up (a record, not a permission: roles decide).
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_robot: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -185,4 +183,11 @@ class AuditEvent(Base):
 
 # Tables of other concepts live in their own modules; importing them here puts them
 # in Base.metadata, which Alembic and the tests see.
-from workspace.db import models_auth, models_policy, models_remote  # noqa: E402, F401
+from workspace.db import (  # noqa: E402, F401
+    models_aliases,
+    models_auth,
+    models_locks,
+    models_maintenance,
+    models_policy,
+    models_remote,
+)

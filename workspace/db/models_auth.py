@@ -54,16 +54,20 @@ class RevokedJwt(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class LoginFailure(Base):
-    """Failed password logins per *given* name, known or not.
+class LoginThrottle(Base):
+    """Failed password logins per *given* name and client address, and per name overall.
 
     Keyed by the name typed rather than by user id, so unknown names are
     throttled exactly like real ones and the responses reveal nothing about
-    which accounts exist. Kept in the database so daemons sharing it agree.
+    which accounts exist. ``client`` is the address the attempts came from
+    (``auth/throttle.client_key``); the row with client ``*`` counts the
+    name's failures from every address together. Kept in the database so
+    daemons sharing it agree.
     """
 
-    __tablename__ = "login_failures"
+    __tablename__ = "login_throttle"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -15,8 +15,9 @@ import re
 
 from workspace.errors import InvalidInput
 
-ACTIONS = ("read", "write", "maintain", "admin")
-"""What a request may ask for, weakest first; ``*`` in a rule means all of them."""
+ACTIONS = ("read", "write", "maintain", "admin", "promote")
+"""What a request may ask for: the role chain, weakest first, then ``promote`` (moving a
+protected alias such as ``production``), which no role implies; ``*`` in a rule means all."""
 EFFECTS = ("allow", "deny")
 MAX_VALUE = 200
 ADMIN_PREFIX = "admin:"

@@ -37,6 +37,7 @@ from workspace.remotes import authors, inventory, layout, manage, records, trans
 from workspace.remotes.backend import Backend, RemoteOptions, open_backend
 from workspace.remotes.layout import VersionRecord
 from workspace.remotes.url import parse_url
+from workspace.store.pins import PinLease
 from workspace.workspaces.context import Reporter, ServiceContext
 
 
@@ -56,18 +57,29 @@ def pull(ctx: ServiceContext, caller: Caller, options: RemoteOptions, *, ref: st
         local = _local(session, wanted_ref.dataset)
     backend = open_backend(parse_url(url), options)
     upto, new = _plan(backend, wanted_ref, local, options)
-    tally = _fetch_objects(ctx, backend, new, options, reporter)
-    remote_tags = _tags(backend, wanted_ref.dataset, upto)
+    with ctx.store.pins.lease() as lease:  # gc keeps every object named until they commit
+        lease.pin_all(e.oid for rec in new for e in rec.manifest)
+        tally = _fetch_objects(ctx, backend, new, options, reporter, lease)
+        remote_tags: dict[str, Any] = {"tags": _tags(backend, wanted_ref.dataset, upto)}
+        _commit(ctx, caller, new, local, url, name, wanted_ref.dataset, upto, remote_tags, tally)
+    return {"remote": name, "url": url, "dataset": wanted_ref.dataset, "upto": upto,
+            "pulled": [r.number for r in new], "tags": sorted(remote_tags.get("added", [])),
+            "objects": tally.objects, "bytes": tally.bytes,
+            "seconds": round(time.monotonic() - started, 3)}
+
+
+def _commit(ctx: ServiceContext, caller: Caller, new: list[VersionRecord], local: _Local,
+            url: str, name: str, dataset_name: str, upto: int, remote_tags: dict[str, Any],
+            tally: transfer.Tally) -> None:
+    """One transaction: the versions, the tags this server lacks, and the audit event."""
     with ctx.db.write() as session:
-        dataset = _record(session, caller, new, local, url, wanted_ref.dataset)
-        tags = _add_tags(session, caller, dataset, remote_tags) if dataset else []
+        dataset = _record(session, caller, new, local, url, dataset_name)
+        tags = _add_tags(session, caller, dataset, remote_tags["tags"]) if dataset else []
+        remote_tags["added"] = tags
         record(session, actor=caller.name, action=Action.REMOTE_DATASET_PULL,
-               dataset=wanted_ref.dataset, version=upto,
+               dataset=dataset_name, version=upto,
                detail={"remote": name, "url": url, "versions": [r.number for r in new],
                        "tags": tags, "objects": tally.objects, "bytes": tally.bytes})
-    return {"remote": name, "url": url, "dataset": wanted_ref.dataset, "upto": upto,
-            "pulled": [r.number for r in new], "tags": tags, "objects": tally.objects,
-            "bytes": tally.bytes, "seconds": round(time.monotonic() - started, 3)}
 
 
 def _local(session: Session, name: str) -> _Local:
@@ -102,11 +114,11 @@ def _plan(backend: Backend, ref: Ref, local: _Local,
 
 
 def _resolve(backend: Backend, ref: Ref, numbers: list[int]) -> int:
-    if ref.tag is not None:
+    if ref.label is not None:
         tags = _tags(backend, ref.dataset, max(numbers))
-        if ref.tag not in tags:
-            raise NotFound(f"{ref.dataset} has no tag {ref.tag} on {backend.description}")
-        return tags[ref.tag]
+        if ref.label not in tags:
+            raise NotFound(f"{ref.dataset} has no tag {ref.label} on {backend.description}")
+        return tags[ref.label]
     if ref.version is not None and ref.version not in numbers:
         raise NotFound(f"{backend.description} has no version {ref.version} of {ref.dataset} "
                        f"(it has up to {max(numbers)})")
@@ -122,7 +134,8 @@ def _check_digest(rec: VersionRecord, where: str) -> None:
 
 
 def _fetch_objects(ctx: ServiceContext, backend: Backend, new: list[VersionRecord],
-                   options: RemoteOptions, reporter: Reporter) -> transfer.Tally:
+                   options: RemoteOptions, reporter: Reporter,
+                   lease: PinLease) -> transfer.Tally:
     needed = {e.oid: e.size for rec in new for e in rec.manifest
               if not ctx.store.exists(e.oid)}
     held = inventory.objects(backend, options.concurrency) if needed else inventory.Inventory()
@@ -137,7 +150,7 @@ def _fetch_objects(ctx: ServiceContext, backend: Backend, new: list[VersionRecor
     reporter.start(len(needed), sum(needed.values()))
     tally = transfer.Tally(reporter.update)
     transfer.download(ctx.store, backend, needed, held, concurrency=options.concurrency,
-                      tally=tally)
+                      tally=tally, lease=lease)
     return tally
 
 

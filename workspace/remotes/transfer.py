@@ -32,6 +32,7 @@ from workspace.remotes.backend import Backend
 from workspace.remotes.inventory import Inventory
 from workspace.store import ObjectStore
 from workspace.store.hashing import Hasher, hash_bytes
+from workspace.store.pins import PinLease
 
 _READ_CHUNK = 8 * 1024 * 1024
 _RANGE_BATCH = 16 * 1024 * 1024
@@ -67,9 +68,11 @@ def upload(store: ObjectStore, backend: Backend, wanted: dict[str, int], *,
 
 
 def download(store: ObjectStore, backend: Backend, wanted: dict[str, int],
-             inventory: Inventory, *, concurrency: int, tally: Tally) -> None:
+             inventory: Inventory, *, concurrency: int, tally: Tally,
+             lease: PinLease | None = None) -> None:
     """Bring every object of ``wanted`` into the store, verified; the caller checked
-    that the inventory has each one."""
+    that the inventory has each one. Objects are pinned in ``lease`` (gc keeps them)
+    until the caller's versions reference them."""
     by_pack: dict[str, list[str]] = {}
     tasks: list[Callable[[], None]] = []
     for oid in sorted(wanted):
@@ -77,12 +80,13 @@ def download(store: ObjectStore, backend: Backend, wanted: dict[str, int],
         if place is not None:
             by_pack.setdefault(place.pack, []).append(oid)
         else:
-            tasks.append(_bind(_download_loose, store, backend, oid, wanted[oid], tally))
+            tasks.append(_bind(_download_loose, store, backend, oid, wanted[oid], tally, lease))
     for pack, oids in by_pack.items():
         oids.sort(key=lambda o: inventory.packed[o].offset)
         for group in _groups(oids, {o: inventory.packed[o].size for o in oids},
                              limit=_RANGE_BATCH):
-            tasks.append(_bind(_download_packed, store, backend, pack, group, inventory, tally))
+            tasks.append(_bind(_download_packed, store, backend, pack, group, inventory, tally,
+                               lease))
     run_all(tasks, concurrency)
 
 
@@ -178,7 +182,7 @@ def _verified_chunks(store: ObjectStore, fd: int, oid: str, tally: Tally) -> Ite
 
 
 def _download_loose(store: ObjectStore, backend: Backend, oid: str, size: int,
-                    tally: Tally) -> None:
+                    tally: Tally, lease: PinLease | None) -> None:
     key = layout.object_key(oid)
 
     def counted() -> Iterator[bytes]:
@@ -186,24 +190,25 @@ def _download_loose(store: ObjectStore, backend: Backend, oid: str, size: int,
             tally.add(0, len(chunk))
             yield chunk
 
-    _ingest(store, backend, key, [(oid, size, counted())])
+    _ingest(store, backend, key, [(oid, size, counted())], lease)
     tally.add(1, 0)
 
 
 def _download_packed(store: ObjectStore, backend: Backend, pack: str, group: list[str],
-                     inventory: Inventory, tally: Tally) -> None:
+                     inventory: Inventory, tally: Tally, lease: PinLease | None) -> None:
     places = [inventory.packed[oid] for oid in group]
     key = layout.pack_key(pack)
     chunks = backend.get_ranges(key, [(p.offset, p.size) for p in places])
     _ingest(store, backend, key, [(oid, p.size, iter([data]))
-                                  for oid, p, data in zip(group, places, chunks, strict=True)])
+                                  for oid, p, data in zip(group, places, chunks, strict=True)],
+            lease)
     tally.add(len(group), sum(p.size for p in places))
 
 
 def _ingest(store: ObjectStore, backend: Backend, key: str,
-            items: list[tuple[str, int, Iterator[bytes]]]) -> None:
+            items: list[tuple[str, int, Iterator[bytes]]], lease: PinLease | None) -> None:
     """One ingest batch for ``items``: all verified and durable, or nothing published."""
-    with store.batch() as batch:
+    with store.batch(lease) as batch:
         for oid, size, chunks in items:
             try:
                 batch.ingest_verified(chunks, expect=oid, size=size)

@@ -12,7 +12,10 @@ The invariants (design.md section 5, rules 1-3), in the order things happen:
 3. **Visible.** Only then does each temp get its final name
    ``objects/ab/<62 hex>``, by ``link`` (which cannot replace an existing
    object) followed by unlinking the temp; if the name exists, the temp is
-   simply dropped (deduplicated).
+   simply dropped (deduplicated). The one exception is an object whose size
+   is not its bytes' (written in place through a hardlink, by root or after
+   a chmod): staging does not count it as stored, and publishing renames the
+   good bytes over it (see ``StoreLayout.publish``).
 4. **Names durable.** Each fan-out directory touched is fsynced, and
    ``objects/`` too if a fan-out directory was created.
 
@@ -23,6 +26,12 @@ before destruction). An exception inside ``with store.batch()`` or an
 explicit ``abort()`` removes the temps: nothing appears under a final name.
 A crash at any point before step 3 leaves only temps, which
 ``ObjectStore.open`` deletes. Objects are never modified in place.
+
+**Pins** (``pins.py``): every id staged is pinned, under its fan-out lock,
+before the batch looks whether the object exists, so gc can never unlink an
+object the batch has decided to rely on. The pins belong to the lease the
+caller passed (released when the version naming the objects has committed);
+without one, the batch pins for its own lifetime only.
 
 **Adoption** (single-user mode) skips the copy: the user's own inode becomes
 the object. A read lease proves nobody writes the file while it is hashed and
@@ -44,11 +53,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
+from workspace.diskspace import space_errors
 from workspace.errors import PermissionDenied, StoreCorrupt
 from workspace.store.durability import fsync_dir, syncfs
 from workspace.store.hashing import copy_and_hash, hash_fd, write_and_hash
 from workspace.store.layout import StoreLayout, adopt_temp_name
 from workspace.store.leases import lease_intact, leases_prepared, release_lease, take_read_lease
+from workspace.store.pins import PinLease, Pins
 from workspace.store.safefs import validate_name
 
 # The user's name cannot be linked into the store: another filesystem, the
@@ -58,14 +69,17 @@ from workspace.store.safefs import validate_name
 _FSYNC_DIRS_UP_TO = 16
 
 _CANNOT_LINK = {errno.EXDEV, errno.EMLINK, errno.EPERM, errno.EACCES, errno.ENOENT}
+STORE = "the store"
 
 
 @dataclass(frozen=True)
 class Staged:
-    """One ingested file: its object id, its size, and whether this batch adds a new object.
+    """One ingested file: its object id, its size, and whether this batch staged new bytes.
 
-    ``new`` is as seen when the file was staged; if a concurrent batch commits
-    the same bytes first, this batch's copy is simply dropped at commit.
+    ``new`` is as seen when the file was staged: True for the first file of
+    this batch with bytes not yet in the store. A concurrent batch may still
+    publish the same bytes first; then this batch's copy is dropped at commit.
+    Only :attr:`IngestBatch.published` says which objects this batch created.
     """
 
     oid: str
@@ -81,10 +95,15 @@ class IngestBatch:
     batch per request.
     """
 
-    def __init__(self, layout: StoreLayout) -> None:
+    def __init__(self, layout: StoreLayout, pins: Pins, lease: PinLease | None = None) -> None:
         self._layout = layout
+        self._pins = pins
+        self._own_lease = lease is None
+        self.lease = lease if lease is not None else pins.lease()
         self._pending: dict[str, str] = {}  # oid -> temp name in tmp/
         self._staged_any = False
+        self.published: set[str] = set()
+        """Ids of the objects this batch created at commit (not those another batch made)."""
 
     def __enter__(self) -> IngestBatch:
         return self
@@ -95,10 +114,14 @@ class IngestBatch:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.abort()
+        finally:
+            if self._own_lease:
+                self.lease.release()
 
     def ingest_copy(self, src_fd: int) -> Staged:
         """Stage a copy of the regular file open at ``src_fd``."""
@@ -107,15 +130,16 @@ class IngestBatch:
             raise PermissionDenied(
                 "only regular files can be stored", hint="skip FIFOs, devices and directories"
             )
-        temp, fd = self._layout.new_temp()
-        try:
-            oid = copy_and_hash(src_fd, fd, st.st_size)
-            size = os.fstat(fd).st_size
-            os.fchmod(fd, 0o444)
-        except BaseException:
-            os.close(fd)
-            self._layout.discard_temp(temp)
-            raise
+        with space_errors(self._layout.tmp_fd, STORE, needed=st.st_size):
+            temp, fd = self._layout.new_temp()
+            try:
+                oid = copy_and_hash(src_fd, fd, st.st_size)
+                size = os.fstat(fd).st_size
+                os.fchmod(fd, 0o444)
+            except BaseException:
+                os.close(fd)
+                self._layout.discard_temp(temp)  # a full disk leaves no partial temp
+                raise
         os.close(fd)
         return self._remember(oid, size, temp)
 
@@ -154,7 +178,8 @@ class IngestBatch:
         if not (leases_prepared() and _adoptable(st)) or not take_read_lease(fd):
             return None
         try:
-            return self._adopt_leased(dir_fd, name, fd, st)
+            with space_errors(self._layout.tmp_fd, STORE):
+                return self._adopt_leased(dir_fd, name, fd, st)
         finally:
             release_lease(fd)
 
@@ -162,6 +187,14 @@ class IngestBatch:
         """Make everything staged durable, then visible (see the module docstring)."""
         if not self._staged_any:
             return
+        try:
+            with space_errors(self._layout.objects_fd, STORE):
+                self._commit()
+        except BaseException:
+            self.abort()  # what was not published yet must not linger in tmp/
+            raise
+
+    def _commit(self) -> None:
         # Even with nothing new, a deduplicated id may name an object that a concurrent
         # batch has just linked but not yet fsynced: this syncfs makes that name durable.
         syncfs(self._layout.tmp_fd)
@@ -184,14 +217,21 @@ class IngestBatch:
 
     def _remember(self, oid: str, size: int, temp: str) -> Staged:
         self._staged_any = True
-        if self._known(oid):
+        if self._known(oid, size):
             self._layout.discard_temp(temp)
             return Staged(oid, size, new=False)
         self._pending[oid] = temp
         return Staged(oid, size, new=True)
 
-    def _known(self, oid: str) -> bool:
-        return oid in self._pending or self._layout.lstat(oid) is not None
+    def _known(self, oid: str, size: int) -> bool:
+        """Pin ``oid``, then say whether it is an object already (or staged in this batch).
+        An object of another size is damaged, not known."""
+        if oid in self._pending:
+            return True
+        with self._pins.fanout_lock(oid):
+            self.lease.pin(oid)
+            stored = self._layout.lstat(oid)
+            return stored is not None and stored.st_size == size
 
     def _adopt_leased(self, dir_fd: int, name: str, fd: int, st: os.stat_result) -> Staged | None:
         """The part of adoption that runs under the read lease; undoes the chmod unless staged."""
@@ -211,7 +251,7 @@ class IngestBatch:
     ) -> Staged | None:
         if not lease_intact(fd):  # someone opened it for writing while we hashed
             return None
-        if self._known(oid):
+        if self._known(oid, st.st_size):
             self._staged_any = True
             return Staged(oid, st.st_size, new=False)
         # No fsync here: the inode is linked into tmp/, so commit()'s one syncfs covers it.
@@ -234,6 +274,7 @@ class IngestBatch:
         if (linked.st_dev, linked.st_ino) != (st.st_dev, st.st_ino) or linked.st_nlink != 2:
             os.unlink(temp, dir_fd=tmp_fd)  # the name was swapped, or gained another link
             return None
+        self._layout.track_temp(temp)
         return temp
 
     def _publish_all(self) -> tuple[list[str], bool]:
@@ -246,8 +287,9 @@ class IngestBatch:
         created_fanout = False
         for oid, temp in list(self._pending.items()):
             created_fanout |= self._layout.ensure_fanout(oid)
-            self._layout.publish(temp, oid)
-            del self._pending[oid]  # published: an abort must no longer touch it
+            if self._layout.publish(temp, oid):
+                self.published.add(oid)
+            del self._pending[oid]  # published or dropped: an abort must no longer touch it
             fanouts.setdefault(oid[:2], oid)
         return list(fanouts.values()), created_fanout
 

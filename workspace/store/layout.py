@@ -3,12 +3,16 @@
     <root>/              0700, owned by the daemon's user: users cannot browse it
     <root>/objects/ab/   two-character fan-out; the file is named by the other 62 hex chars
     <root>/tmp/          temporaries of batches not yet committed (same filesystem)
+    <root>/quarantine/   objects fsck found corrupt, moved aside as ``<oid>.<UTC time>``
+    <root>/id            this store's identity (a UUID), which the database's damage
+                         and scrub records are keyed by
 
 Everything is done relative to directory fds opened once, so nothing can be
 redirected by renaming directories under a running daemon. An object reaches
 its final name by ``link`` (then the temp is unlinked), never by ``rename``:
 ``link`` fails if the name exists, so an existing object is never replaced,
-not even by identical bytes. Only one ``StoreLayout`` may be open on a store at
+not even by identical bytes; only a damaged one, whose size is not that of
+its bytes, is (``publish``). Only one ``StoreLayout`` may be open on a store at
 a time: opening one deletes the temporaries that a crashed run left behind.
 """
 
@@ -19,7 +23,10 @@ import os
 import secrets
 import shutil
 import stat
-from dataclasses import dataclass
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workspace.errors import InvalidInput, PermissionDenied
@@ -39,6 +46,10 @@ class StoreLayout:
     root_fd: int
     objects_fd: int
     tmp_fd: int
+    quarantine_fd: int = -1
+    store_id: str = ""
+    _live: set[str] = field(default_factory=set)  # temps of batches still running
+    _live_guard: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, root: Path) -> StoreLayout:
@@ -47,6 +58,8 @@ class StoreLayout:
         try:
             layout.objects_fd = _open_subdir(layout.root_fd, "objects")
             layout.tmp_fd = _open_subdir(layout.root_fd, "tmp")
+            layout.quarantine_fd = _open_subdir(layout.root_fd, "quarantine")
+            layout.store_id = _store_id(layout.root_fd)
             layout.clear_leftovers()
         except BaseException:
             layout.close()
@@ -55,7 +68,7 @@ class StoreLayout:
 
     def close(self) -> None:
         """Release the directory fds; idempotent."""
-        for name in ("tmp_fd", "objects_fd", "root_fd"):
+        for name in ("quarantine_fd", "tmp_fd", "objects_fd", "root_fd"):
             fd = getattr(self, name)
             if fd >= 0:
                 os.close(fd)
@@ -79,7 +92,17 @@ class StoreLayout:
     def new_temp(self) -> tuple[str, int]:
         """A new private (0600) temp file in tmp/, open read-write; the caller closes the fd."""
         name = "c." + secrets.token_hex(12)
+        self.track_temp(name)
         return name, os.open(name, _TEMP_FLAGS, 0o600, dir_fd=self.tmp_fd)
+
+    def track_temp(self, name: str) -> None:
+        """Mark a temp as in use by a running batch: gc's tmp sweep leaves it alone."""
+        with self._live_guard:
+            self._live.add(name)
+
+    def _untrack(self, name: str) -> None:
+        with self._live_guard:
+            self._live.discard(name)
 
     def discard_temp(self, name: str) -> None:
         """Remove a temp, first giving an adopted user file its mode back.
@@ -90,23 +113,69 @@ class StoreLayout:
             self._restore_adopted(name)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name, dir_fd=self.tmp_fd)
+        self._untrack(name)
+
+    def sweep_temps(self, older_than: float) -> tuple[int, int]:
+        """Remove temps no running batch owns, last changed before ``older_than`` (epoch s).
+
+        Such temps are left by a failure that skipped its cleanup; a crash's
+        are removed when the store opens. Returns (count, bytes).
+        """
+        with os.scandir(self.tmp_fd) as entries:
+            names = [entry.name for entry in entries]
+        count = size = 0
+        for name in names:
+            with self._live_guard:
+                if name in self._live:
+                    continue
+            st = _lstat_quietly(self.tmp_fd, name)
+            if st is None or st.st_ctime >= older_than:
+                continue
+            if name.startswith(ADOPT_PREFIX):
+                self._restore_adopted(name)
+            _remove_entry(self.tmp_fd, name)
+            count, size = count + 1, size + st.st_size
+        return count, size
+
+    def quarantine(self, oid: str) -> str | None:
+        """Move the object out of objects/ into quarantine/; its new name, or None if absent."""
+        name = f"{oid}.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+        try:
+            os.rename(self.relpath(oid), name, src_dir_fd=self.objects_fd,
+                      dst_dir_fd=self.quarantine_fd)
+        except FileNotFoundError:
+            return None
+        fsync_quietly(self.quarantine_fd)
+        return name
 
     def publish(self, temp: str, oid: str) -> bool:
         """Give the temp its final name unless the object exists; True if we created it.
 
         The fan-out directory must exist (see :meth:`ensure_fanout`). The temp is
-        removed either way; the bytes must already be durable.
+        removed either way; the bytes must already be durable. An existing
+        object of another size than the temp (whose bytes hash to ``oid``) was
+        damaged in place: the temp is renamed over it, repairing it.
         """
         try:
             os.link(temp, self.relpath(oid), src_dir_fd=self.tmp_fd, dst_dir_fd=self.objects_fd)
             created = True
         except FileExistsError:
-            created = False
+            created = self._repair(temp, oid)
         # Not discard_temp: a published adoption is an object now and must stay 0444; a
         # deduplicated one keeps 0444 too, as its bytes are the object's (the caller links it).
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp, dir_fd=self.tmp_fd)
+        self._untrack(temp)
         return created
+
+    def _repair(self, temp: str, oid: str) -> bool:
+        """Rename ``temp`` over ``oid`` if the object's size is not the temp's; True if so."""
+        final = self.lstat(oid)
+        size = os.stat(temp, dir_fd=self.tmp_fd, follow_symlinks=False).st_size
+        if final is None or final.st_size == size:
+            return False
+        os.rename(temp, self.relpath(oid), src_dir_fd=self.tmp_fd, dst_dir_fd=self.objects_fd)
+        return True
 
     def ensure_fanout(self, oid: str) -> bool:
         """Create objects/<ab>/ if missing; True if this call created it."""
@@ -183,6 +252,54 @@ def _open_root(root: Path) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def _store_id(root_fd: int) -> str:
+    """The store's UUID from ``<root>/id``, written (durably) the first time."""
+    try:
+        fd = os.open("id", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root_fd)
+    except FileNotFoundError:
+        return _write_store_id(root_fd)
+    try:
+        text = os.read(fd, 100).decode("ascii", "replace").strip()
+    finally:
+        os.close(fd)
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise PermissionDenied(f"the store's id file holds {text[:40]!r}, not a UUID",
+                               hint="restore it from a backup of the store") from None
+
+
+def _write_store_id(root_fd: int) -> str:
+    made = str(uuid.uuid4())
+    temp = f"id.{secrets.token_hex(6)}"
+    fd = os.open(temp, _TEMP_FLAGS, 0o600, dir_fd=root_fd)
+    try:
+        os.write(fd, (made + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(temp, "id", src_dir_fd=root_fd, dst_dir_fd=root_fd)
+    except FileExistsError:
+        pass  # another opener won: use its id
+    finally:
+        os.unlink(temp, dir_fd=root_fd)
+    fsync_quietly(root_fd)
+    return _store_id(root_fd)
+
+
+def fsync_quietly(dir_fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.fsync(dir_fd)
+
+
+def _lstat_quietly(dir_fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
 def _open_subdir(parent: int, name: str) -> int:

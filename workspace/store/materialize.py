@@ -26,6 +26,7 @@ import os
 import stat
 from typing import Literal
 
+from workspace.diskspace import space_errors
 from workspace.errors import NotFound, StoreCorrupt
 from workspace.store.hashing import copy_range
 from workspace.store.layout import StoreLayout
@@ -48,10 +49,27 @@ def link_into(
     replace: bool = False,
     prefer: Method = "hardlink",
     link_count_limit: int | None = None,
+    size: int | None = None,
 ) -> Method:
-    """Materialize object ``oid`` as ``name`` in ``dir_fd``; returns how it was done."""
+    """Materialize object ``oid`` as ``name`` in ``dir_fd``; returns how it was done.
+
+    With ``size`` (what the version says the object holds), an object of
+    another size is :class:`~workspace.errors.StoreCorrupt` and nothing is
+    linked: it was written in place through a link. A full file system under
+    ``dir_fd`` is :class:`~workspace.errors.DiskFull`, the temporary removed.
+    """
+    with space_errors(dir_fd, "the workspace"):
+        return _link_into(layout, oid, dir_fd, name, executable=executable, replace=replace,
+                          prefer=prefer, link_count_limit=link_count_limit, size=size)
+
+
+def _link_into(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
+               replace: bool, prefer: Method, link_count_limit: int | None,
+               size: int | None) -> Method:
     validate_name(name)
     obj = _object_stat(layout, oid)
+    if size is not None and obj.st_size != size:
+        raise damaged(oid, obj.st_size, size)
     if not replace and _lexists(dir_fd, name):
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), name)
     at_limit = link_count_limit is not None and obj.st_nlink >= link_count_limit
@@ -79,6 +97,15 @@ def _object_stat(layout: StoreLayout, oid: str) -> os.stat_result:
             hint="the store was modified by hand; restore it from a backup",
         )
     return st
+
+
+def damaged(oid: str, actual: int, expected: int) -> StoreCorrupt:
+    return StoreCorrupt(
+        f"object {oid} is damaged: it holds {actual} bytes but was stored with {expected}; "
+        "it was written in place through a hardlink (as root, or after a chmod)",
+        hint="add or commit a good copy of that file again (that repairs the object), then "
+        "check out again; until then no version sharing it can be checked out",
+        details={"oid": oid, "size": actual, "expected": expected})
 
 
 def _lexists(dir_fd: int, name: str) -> bool:

@@ -21,6 +21,7 @@ from workspace.store.hashing import hash_fd
 from workspace.store.ingest import IngestBatch
 from workspace.store.layout import StoreLayout
 from workspace.store.materialize import Method, link_into
+from workspace.store.pins import PinLease, Pins
 
 
 class ObjectStore:
@@ -34,6 +35,7 @@ class ObjectStore:
     def __init__(self, layout: StoreLayout) -> None:
         self._layout = layout
         self.link_count_limit: int | None = None
+        self.pins = Pins()
 
     @classmethod
     def open(cls, root: Path) -> ObjectStore:
@@ -62,6 +64,22 @@ class ObjectStore:
     def root(self) -> Path:
         """The directory the store lives in."""
         return self._layout.root
+
+    @property
+    def store_id(self) -> str:
+        """This store's UUID (``<root>/id``): damage and scrub records name it."""
+        return self._layout.store_id
+
+    @property
+    def layout(self) -> StoreLayout:
+        """The open directories, for the store's own upkeep (gc, fsck, scrub)."""
+        return self._layout
+
+    def pin_existing(self, lease: PinLease, oid: str) -> bool:
+        """Pin ``oid`` in ``lease``, then say whether the object exists (see ``pins.py``)."""
+        with self.pins.fanout_lock(oid):
+            lease.pin(oid)
+            return self._layout.lstat(oid) is not None
 
     def object_path(self, oid: str) -> Path:
         """Where ``oid`` lives (or would live); for messages and tests, not for opening."""
@@ -103,9 +121,13 @@ class ObjectStore:
         finally:
             os.close(fd)
 
-    def batch(self) -> IngestBatch:
-        """A new ingest batch; use it as a context manager (see ``ingest.py``)."""
-        return IngestBatch(self._layout)
+    def batch(self, lease: PinLease | None = None) -> IngestBatch:
+        """A new ingest batch; use it as a context manager (see ``ingest.py``).
+
+        Staged objects are pinned in ``lease`` (kept after the batch, until the
+        caller's version commits); without one, only while the batch runs.
+        """
+        return IngestBatch(self._layout, self.pins, lease)
 
     def link_into(
         self,
@@ -116,11 +138,13 @@ class ObjectStore:
         executable: bool = False,
         replace: bool = False,
         prefer: Method = "hardlink",
+        size: int | None = None,
     ) -> Method:
         """Materialize ``oid`` as ``name`` in ``dir_fd``: ``"hardlink"`` or ``"copy"``.
 
-        Raises FileExistsError if ``name`` exists and ``replace`` is False. See
-        ``materialize.py`` for when a copy is made instead of a link.
+        Raises FileExistsError if ``name`` exists and ``replace`` is False, and
+        StoreCorrupt if ``size`` is given and the object holds another size.
+        See ``materialize.py`` for when a copy is made instead of a link.
         """
         return link_into(
             self._layout,
@@ -131,6 +155,7 @@ class ObjectStore:
             replace=replace,
             prefer=prefer,
             link_count_limit=self.link_count_limit,
+            size=size,
         )
 
 

@@ -6,8 +6,9 @@ State per tracked path (all guarded by the shared :class:`Hub` lock):
   the last reconcile, each with the sequence number of its last event;
 - ``dirty_dirs``: directories created, deleted or moved in or out, whose whole
   subtree must be listed again;
-- ``polled``: writable files with more than one link, stat-ed at every status
-  (a write through a link outside the watched tree sends no event here);
+- ``polled``: writable files with more than one link (for a root daemon: any
+  file with more than one link), stat-ed at every status (a write through a
+  link outside the watched tree sends no event here);
 - ``reconciled``/``baseline``: a full scan (with watches already in place)
   found exactly the paths now in ``dirty`` to differ, for that dataset version.
 
@@ -354,8 +355,15 @@ def differing(state: LocalState) -> set[str]:
 
 
 def shared_writable(st: os.stat_result) -> bool:
-    """Writable through another link (outside our watches) without a chmod we would see."""
-    return st.st_nlink > 1 and bool(st.st_mode & 0o222)
+    """Writable through another link (outside our watches) without a chmod we would see.
+
+    For a daemon run as root (single-user: its user is root) that is every file
+    with another link, 0444 objects included: root writes them without a chmod.
+    """
+    return st.st_nlink > 1 and (bool(st.st_mode & 0o222) or _AS_ROOT)
+
+
+_AS_ROOT = os.geteuid() == 0
 
 
 def too_big(needed: int, free: int, budget: int) -> str:

@@ -28,11 +28,13 @@ What inotify does and does not see (the timer is the backstop for the rest):
 - not seen: a write, chmod or truncate through *another* hardlink of the
   same inode in a directory we do not watch (inotify reports to the parent
   of the name used). For writable files with several links we stat them at
-  every status (``polled``). A 0444 object changed through another link
-  needs its owner to chmod it: in service mode that is only the daemon's
-  user (or root); in single-user mode it is the user, who then corrupts the
-  stored object itself (``ws fsck`` finds that; status sees it at the next
-  timer scan). Also not seen: writes through a shared ``mmap``, changes made
+  every status (``polled``); for a daemon run as root, every file with
+  several links, since root writes a 0444 object without a chmod. A 0444
+  object changed through another link needs its owner to chmod it: in
+  service mode that is only the daemon's user (or root); in single-user
+  mode it is the user, who then corrupts the stored object itself (status
+  sees it at the next timer scan; checkout refuses an object whose size
+  changed). Also not seen: writes through a shared ``mmap``, changes made
   on another machine to a network filesystem, and changes to a filesystem
   mounted over a watched directory afterwards.
 
@@ -58,6 +60,7 @@ from workspace.db.models import TrackedPath
 from workspace.db.queries import workspaces as wq
 from workspace.errors import NotFound, WorkspaceError
 from workspace.store import safefs
+from workspace.store.names import storable
 from workspace.watch.barrier import Barrier
 from workspace.watch.inotify import Inotify, user_watch_limit
 from workspace.watch.tree import Hub, Key, Snapshot, WatchedTree
@@ -164,9 +167,9 @@ class WorkspaceWatcher:
                snap: Snapshot) -> local.LocalState | None:
         """Stat (and hash if needed) only the dirty paths; None when only a scan can tell."""
         examined = snap.examined()
-        with self.ctx.db.read() as session:
-            rows = wq.tracked_files_at(session, tracked.id, examined)
-            for directory in snap.dirs:
+        with self.ctx.db.read() as session:  # a name that cannot be stored has no row
+            rows = wq.tracked_files_at(session, tracked.id, [p for p in examined if storable(p)])
+            for directory in filter(storable, snap.dirs):
                 rows.update(wq.tracked_files_under(session, tracked.id, directory))
         try:
             state = local.compare_some(root_fd, tracked.path, tracked.kind, rows, examined)

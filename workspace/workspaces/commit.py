@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from sqlalchemy.orm import Session
 
 from workspace.audit import Action, record
 from workspace.auth import Caller
-from workspace.datasets import versions
+from workspace.datasets import locks, versions
 from workspace.datasets.manifest import ManifestEntry
 from workspace.datasets.versions import GitInfo
 from workspace.db.models import TrackedPath
 from workspace.db.queries import datasets as dq
+from workspace.db.queries import upkeep as uq
 from workspace.db.queries import workspaces as wq
 from workspace.errors import Conflict, InvalidInput
+from workspace.maintenance.pins import OperationPins, pinning
+from workspace.maintenance.quotas import admit_write
 from workspace.refs import validate_name
 from workspace.workspaces import local, registry
 from workspace.workspaces.context import Reporter, ServiceContext, kind_of, open_root
@@ -28,16 +34,18 @@ def add(ctx: ServiceContext, caller: Caller, *, path: str, dataset: str, message
     with ctx.db.read() as session:
         located = registry.locate(session, caller, path)
         registry.check_new_tracked_path(session, located)
-        if dq.dataset_by_name(session, dataset) is not None:
+        existing = dq.dataset_by_name(session, dataset)
+        if existing is not None and uq.latest_kept(session, existing.id) is not None:
             raise Conflict(f"dataset {dataset} already exists",
                            hint=f"`ws get {dataset} PATH` checks it out; or choose another name")
     workspace, relpath = located.workspace, located.relpath
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, relpath), \
-            open_root(workspace.path, caller) as root_fd:
+            open_root(workspace.path, caller) as root_fd, pinning(ctx.db, ctx.store) as pins:
         kind = kind_of(root_fd, relpath)
         report, rows = _ingest_path(ctx, caller, root_fd, relpath, kind, {}, skip_symlinks,
-                                    reporter)
+                                    reporter, _Target(dataset, pins))
         with ctx.db.write() as session:
+            pins.settle(session)
             outcome = versions.commit(
                 session, dataset_name=dataset, author=caller, message=message,
                 manifest=report.manifest, base=None, git=git, workspace=workspace.path,
@@ -66,10 +74,12 @@ def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
     _check_pointer_base(tracked.path, tracked.version, base_version)
     workspace = located.workspace
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
-            open_root(workspace.path, caller) as root_fd:
+            open_root(workspace.path, caller) as root_fd, pinning(ctx.db, ctx.store) as pins:
         report, rows = _ingest_path(ctx, caller, root_fd, tracked.path, tracked.kind, cache,
-                                    skip_symlinks, reporter)
+                                    skip_symlinks, reporter,
+                                    _Target(dataset, pins, _lock_guard(ctx, caller, tracked)))
         with ctx.db.write() as session:
+            pins.settle(session)
             manifest = _named_for_dataset(session, tracked.dataset_id, tracked.kind,
                                           report.manifest)
             outcome = versions.commit(
@@ -85,17 +95,33 @@ def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
                             version=outcome.version, unchanged=outcome.unchanged)
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """The dataset a write goes to (for quotas), the pins that protect its objects, and a
+    check of the local changes before anything is read (locks held by others)."""
+
+    dataset: str
+    pins: OperationPins
+    guard: Callable[[local.LocalState], None] = field(default=lambda state: None)
+
+
 def _ingest_path(ctx: ServiceContext, caller: Caller, root_fd: int, relpath: str, kind: str,
-                 cache: local.Cache, skip_symlinks: bool,
-                 reporter: Reporter) -> tuple[IngestReport, list[dict[str, object]]]:
+                 cache: local.Cache, skip_symlinks: bool, reporter: Reporter,
+                 target: _Target) -> tuple[IngestReport, list[dict[str, object]]]:
     state = local.compare(root_fd, relpath, kind, cache)
-    local.require_supported(state.unsupported, skip_symlinks, relpath)
+    local.require_storable(state, relpath, kind)
+    local.require_supported(state, skip_symlinks, relpath)
+    target.guard(state)
     changed = sorted([*state.added, *state.modified])
+    admit_write(ctx.db, ctx.store, ctx.limits, dataset=target.dataset,
+                incoming=sum(state.files[p].st_size for p in changed))
     known = {p: ManifestEntry(p, oid, state.files[p].st_size, bool(state.files[p].st_mode & 0o100))
              for p, oid in state.oids.items() if p not in state.modified}
+    target.pins.lease.pin_all(entry.oid for entry in known.values())  # unchanged: in a kept version
     reporter.start(len(state.files), sum(st.st_size for st in state.files.values()))
     options = IngestOptions(owner_uid=caller.uid, adopt=ctx.may_adopt(),
-                            relink=ctx.link_mode == "hardlink")
+                            relink=ctx.link_mode == "hardlink", lease=target.pins.lease,
+                            on_staged=target.pins.write_rows)
     with local.opened_target(root_fd, relpath, kind) as (base_fd, _):
         report = ingest(ctx.store, base_fd, changed, known, options, reporter.update)
     report.stats.update({path: state.files[path] for path in known})
@@ -119,10 +145,28 @@ def _cache_rows(ctx: ServiceContext, root_fd: int, relpath: str, kind: str,
         obj = ctx.store.stat(entry.oid)
         if current is not None and obj is not None and (current.st_ino, current.st_dev) == (
                 obj.st_ino, obj.st_dev):
-            rows.append(local.cache_row(path, entry.oid, current))
+            rows.append(local.cache_row(path, entry.oid, current, size=entry.size))
         elif seen is not None:
-            rows.append(local.cache_row(path, entry.oid, seen))
+            rows.append(local.cache_row(path, entry.oid, seen, size=entry.size))
     return rows
+
+
+def _lock_guard(ctx: ServiceContext, caller: Caller,
+                tracked: TrackedPath) -> Callable[[local.LocalState], None]:
+    """Refuse before any file is touched when a changed path is locked by someone else
+    (``versions.commit`` checks again when it records the version)."""
+    def check(state: local.LocalState) -> None:
+        changed = [*state.added, *state.modified, *state.deleted]
+        if not changed:
+            return
+        with ctx.db.read() as session:
+            dataset = dq.dataset_by_id(session, tracked.dataset_id)
+            assert dataset is not None
+            if tracked.kind == "file":
+                changed = [entry.path for entry in dq.live_entries(session, dataset.id)]
+            locks.refuse_locked_by_others(session, dataset, caller, changed)
+
+    return check
 
 
 def _named_for_dataset(session: Session, dataset_id: int, kind: str,

@@ -22,6 +22,7 @@ from workspace.auth import Caller
 from workspace.db import Database
 from workspace.db.models import TrackedPath
 from workspace.errors import InvalidInput, NotFound
+from workspace.maintenance.quotas import WriteLimits
 from workspace.store import ObjectStore, safefs
 from workspace.workspaces.local import LocalState
 
@@ -69,6 +70,8 @@ class ServiceContext:
     mode: str = "single"
     link_mode: str = "hardlink"
     watcher: Watcher | None = None
+    limits: WriteLimits = field(default_factory=WriteLimits)
+    upkeep: threading.Lock = field(default_factory=threading.Lock)  # one gc/fsck/scrub at a time
     object_source: ObjectSource | None = None
     _locks: dict[int, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -90,8 +93,25 @@ class ServiceContext:
             yield
 
     def may_adopt(self) -> bool:
-        """Adopting a user's inode is only sound when the daemon is that user."""
-        return self.mode == "single"
+        """Adopting a user's inode is only sound when the daemon is that user.
+
+        And only when files are linked: in copy mode the user's file must stay
+        the user's own, writable inode, not become a read-only object.
+        """
+        return self.mode == "single" and self.link_mode == "hardlink"
+
+
+def resolve_link_mode(setting: str, euid: int) -> str:
+    """``auto`` is ``hardlink``, except for a daemon run as root, which copies.
+
+    Root can write a 0444 file: with hardlinks, ``echo x >> data/labels.csv``
+    would change the stored object for every version and workspace sharing
+    it. With copies, root's files are never the store's inodes. Setting
+    ``hardlink`` explicitly as root is the opt-in (the daemon warns).
+    """
+    if setting != "auto":
+        return setting
+    return "copy" if euid == 0 else "hardlink"
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from typing import Any
 from workspace.db.queries.workspaces import CachedFile
 from workspace.errors import InvalidInput, NotFound
 from workspace.store import hash_fd, safefs
+from workspace.store.names import shown, storable
 
 Cache = dict[str, CachedFile]
 
@@ -32,7 +33,12 @@ class LocalFile:
 
 @dataclass(slots=True)
 class LocalState:
-    """The comparison of disk with the cache; ``oids`` holds every file whose content is known."""
+    """The comparison of disk with the cache; ``oids`` holds every file whose content is known.
+
+    A file whose name cannot be stored (``store.names``) is in ``invalid`` and,
+    like a symlink, in ``unsupported`` (so status lists it); never in ``files``.
+    All paths are as found on disk: escape them (``names.shown``) to show them.
+    """
 
     files: dict[str, os.stat_result] = field(default_factory=dict)
     oids: dict[str, str] = field(default_factory=dict)
@@ -40,6 +46,7 @@ class LocalState:
     modified: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
     refreshed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -52,8 +59,16 @@ def stat_matches(row: CachedFile, st: os.stat_result) -> bool:
         st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def cache_row(relpath: str, oid: str, st: os.stat_result) -> dict[str, Any]:
-    return {"relpath": relpath, "oid": oid, "size": st.st_size,
+def cache_row(relpath: str, oid: str, st: os.stat_result, *, size: int) -> dict[str, Any]:
+    """The row that lets ``status`` trust ``st`` without hashing: ``size`` is the object's.
+
+    The size recorded is what the version says the file holds, never the
+    stat's: a row written after the file (or its object, through another
+    link) was edited in place then still differs in size from the file, so
+    an append or a truncation is hashed and reported, whatever refreshed the
+    inode, mtime and ctime.
+    """
+    return {"relpath": relpath, "oid": oid, "size": size,
             "executable": bool(st.st_mode & 0o111), "ino": st.st_ino,
             "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
 
@@ -140,9 +155,12 @@ def _look_at(fd: int, on_disk: str, path: str, kind: str, found: dict[str, Local
 def _compare_files(root_fd: int, relpath: str, kind: str, files: list[LocalFile],
                    unsupported: list[str], cache: Cache,
                    on_hash: Callable[[int], None] | None) -> LocalState:
-    state = LocalState(unsupported=unsupported)
+    state = LocalState(unsupported=list(unsupported))
     suspects: list[LocalFile] = []
     for local in files:
+        if not storable(local.relpath):
+            state.invalid.append(local.relpath)
+            continue
         state.files[local.relpath] = local.stat
         row = cache.get(local.relpath)
         if row is None:
@@ -153,6 +171,8 @@ def _compare_files(root_fd: int, relpath: str, kind: str, files: list[LocalFile]
             suspects.append(local)
     _hash_suspects(root_fd, relpath, kind, suspects, cache, state, on_hash)
     state.deleted = sorted(p for p in cache if p not in state.files)
+    state.unsupported = sorted([*state.unsupported, *state.invalid])
+    state.invalid.sort()
     state.added.sort()
     state.modified.sort()
     return state
@@ -168,7 +188,8 @@ def _hash_suspects(root_fd: int, relpath: str, kind: str, suspects: list[LocalFi
             oid, st = _hash_file(fd, name or local.relpath)
             state.oids[local.relpath] = oid
             if oid == cache[local.relpath].oid:
-                state.refreshed.append(cache_row(local.relpath, oid, st))
+                state.refreshed.append(cache_row(local.relpath, oid, st,
+                                                 size=cache[local.relpath].size))
             else:
                 state.modified.append(local.relpath)
             if on_hash is not None:
@@ -188,11 +209,32 @@ def _hash_file(base_fd: int, relpath: str) -> tuple[str, os.stat_result]:
         os.close(fd)
 
 
-def require_supported(unsupported: list[str], skip: bool, where: str) -> None:
+def require_storable(state: LocalState, where: str, kind: str) -> None:
+    """Refuse, before any file is touched, a tree holding names a dataset cannot hold."""
+    if not state.invalid:
+        return
+    base = where if kind == "dir" else posixpath.dirname(where)
+    paths = [shown(posixpath.join(base, p)) for p in state.invalid]
+    raise InvalidInput(
+        f"{where} holds {len(paths)} file name(s) that are not valid UTF-8 or contain control "
+        f"characters, which a dataset cannot hold: {_listed(paths)}",
+        hint="rename them (e.g. with `mv`, or `convmv` for another encoding), then run the "
+        "command again; nothing was changed",
+        details={"paths": paths},
+    )
+
+
+def require_supported(state: LocalState, skip: bool, where: str) -> None:
+    invalid = set(state.invalid)
+    unsupported = [shown(p) for p in state.unsupported if p not in invalid]
     if unsupported and not skip:
-        shown = ", ".join(unsupported[:10]) + (" ..." if len(unsupported) > 10 else "")
         raise InvalidInput(
-            f"{where} holds {len(unsupported)} symlink(s) or special file(s): {shown}",
+            f"{where} holds {len(unsupported)} symlink(s) or special file(s): "
+            f"{_listed(unsupported)}",
             hint="remove them, or pass --skip-symlinks to leave them out of the dataset",
             details={"unsupported": unsupported},
         )
+
+
+def _listed(paths: list[str]) -> str:
+    return ", ".join(paths[:10]) + (" ..." if len(paths) > 10 else "")

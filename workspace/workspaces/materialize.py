@@ -78,7 +78,8 @@ def _link(store: ObjectStore, dir_fd: int, entry: ManifestEntry, occupied: bool,
     try:
         how = store.link_into(entry.oid, dir_fd, posixpath.basename(entry.path),
                               executable=entry.executable, replace=occupied,
-                              prefer="copy" if prefer == "copy" else "hardlink")
+                              prefer="copy" if prefer == "copy" else "hardlink",
+                              size=entry.size)
     except FileExistsError:
         raise Conflict(f"{entry.path} appeared while it was being checked out",
                        hint="nothing of yours was overwritten; run the command again") from None

@@ -18,8 +18,9 @@ from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.db.models import TrackedPath, Workspace
 from workspace.db.queries import workspaces as q
-from workspace.errors import Conflict, InvalidInput, NotFound
+from workspace.errors import Conflict, InvalidInput, NotFound, PermissionDenied, WorkspaceError
 from workspace.store import safefs
+from workspace.store.names import shown, storable
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,12 @@ class Located:
 def normalize(path: str) -> str:
     """An absolute, normalized path, or InvalidInput."""
     if not path or not os.path.isabs(path) or "\0" in path:
-        raise InvalidInput(f"{path!r} is not an absolute path",
+        raise InvalidInput(f"{shown(path)!r} is not an absolute path",
                            hint="the CLI sends absolute paths; pass a real path")
+    if not storable(path):
+        raise InvalidInput(
+            f"{shown(path)} is not valid UTF-8 or contains control characters",
+            hint="rename it (e.g. with `mv`); workspace and dataset paths must be plain text")
     clean = posixpath.normpath(path)
     if clean.startswith("//"):
         clean = clean[1:]
@@ -45,8 +50,7 @@ def normalize(path: str) -> str:
 
 def register(session: Session, caller: Caller, path: str) -> tuple[Workspace, bool]:
     path = normalize(path)
-    fd = safefs.open_root(Path(path), owner_uid=caller.uid)
-    os.close(fd)
+    _require_own_directory(caller, path)
     existing = q.by_path(session, path)
     if existing is not None:
         if existing.owner_id != caller.user_id:
@@ -60,6 +64,27 @@ def register(session: Session, caller: Caller, path: str) -> tuple[Workspace, bo
     record(session, actor=caller.name, action=Action.WORKSPACE_REGISTRATION_CREATE,
            workspace=path)
     return workspace, True
+
+
+def _require_own_directory(caller: Caller, path: str) -> None:
+    """``path`` must be a directory of the caller's, reached without symlinks.
+
+    The daemon sees more than its callers: it may search other users' homes
+    (the ACL `ws init` grants) and its own private store. Saying why a path
+    fails (missing, a file, owned by uid N, a symlink, unreadable) would let
+    anyone probe those places, e.g. whether an object's fan-out directory
+    exists, which tells whether some content is stored. So every failure is
+    one and the same answer, naming only the path the caller sent; the CLI
+    explains the common mistakes from the caller's own view before asking.
+    """
+    try:
+        fd = safefs.open_root(Path(path), owner_uid=caller.uid)
+    except (WorkspaceError, OSError):
+        raise PermissionDenied(
+            f"cannot register {path}: it is not a directory of yours that the daemon can reach",
+            hint="run `ws init` in a directory you own; on a shared server `ws init` also "
+            "gives the daemon access to it (docs/install.md)") from None
+    os.close(fd)
 
 
 def unregister(session: Session, caller: Caller, path: str, *,

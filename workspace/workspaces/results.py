@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from workspace.datasets.versions import VersionInfo
 from workspace.db.models import TrackedPath, Workspace
-from workspace.pointer import Pointer, pointer_name
+from workspace.pointer import pointer_name
 from workspace.workspaces.ingest import Summary
 
 
@@ -46,7 +46,3 @@ def tracked_info(workspace: Workspace, tracked: TrackedPath, dataset: str) -> Tr
 def pointer_info(tracked_path: str, version: VersionInfo) -> PointerInfo:
     return PointerInfo(pointer_name(tracked_path), version.dataset, version.number,
                        version.digest, version.files, version.bytes)
-
-
-def as_pointer(info: PointerInfo) -> Pointer:
-    return Pointer(info.dataset, info.version, info.digest, info.files, info.bytes)

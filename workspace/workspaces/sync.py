@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import posixpath
 from collections.abc import Iterator
@@ -14,17 +15,21 @@ from sqlalchemy.orm import Session
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.datasets import versions
+from workspace.datasets.availability import resolve_usable
 from workspace.datasets.manifest import ManifestEntry
 from workspace.db.models import Dataset, TrackedPath, Version
 from workspace.db.queries import datasets as dq
 from workspace.db.queries import workspaces as wq
-from workspace.errors import Conflict, InvalidInput
+from workspace.errors import Conflict, DiskFull, InvalidInput
 from workspace.refs import Ref, parse_ref
 from workspace.store import safefs
+from workspace.store.names import shown
 from workspace.workspaces import local, materialize, registry
 from workspace.workspaces.context import Reporter, ServiceContext, open_root
 from workspace.workspaces.ingest import Summary
 from workspace.workspaces.results import OpResult, pointer_info, tracked_info
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +50,8 @@ def checkout(ctx: ServiceContext, caller: Caller, *, path: str, ref: str | None 
                                hint="`ws status` lists tracked paths; `ws get REF PATH` "
                                "checks a dataset out into a new path")
         current = dq.dataset_names(session, [tracked.dataset_id])[tracked.dataset_id]
-        target = _target(session, parse_ref(ref) if ref else Ref(current), digest, tracked.kind,
-                         tracked.path)
+        target = _target(session, ctx, parse_ref(ref) if ref else Ref(current), digest,
+                         tracked.kind, tracked.path)
         cache = wq.tracked_files(session, tracked.id)
     return _sync_and_record(ctx, caller, located.workspace, tracked, target, cache, force,
                             reporter, Action.WORKSPACE_PATH_CHECKOUT)
@@ -56,12 +61,14 @@ def get(ctx: ServiceContext, caller: Caller, *, ref: str, path: str, digest: str
         force: bool = False, reporter: Reporter = Reporter()) -> OpResult:
     with ctx.db.read() as session:
         located = registry.locate(session, caller, path)
-        if located.tracked is not None and located.inner == "":
-            return checkout(ctx, caller, path=path, ref=ref, digest=digest, force=force,
-                            reporter=reporter)
-        registry.check_new_tracked_path(session, located)
-        dataset, _ = versions.resolve(session, parse_ref(ref))
-        target = _target(session, parse_ref(ref), digest, dataset.kind, located.relpath)
+        retarget = located.tracked is not None and located.inner == ""
+        if not retarget:
+            registry.check_new_tracked_path(session, located)
+            dataset, _ = resolve_usable(session, parse_ref(ref), ctx.store.store_id)
+            target = _target(session, ctx, parse_ref(ref), digest, dataset.kind, located.relpath)
+    if retarget:  # outside the read transaction: checkout has its own three phases
+        return checkout(ctx, caller, path=path, ref=ref, digest=digest, force=force,
+                        reporter=reporter)
     pending = TrackedPath(workspace_id=located.workspace.id, path=located.relpath,
                           kind=target.dataset.kind, dataset_id=target.dataset.id, version=0)
     return _sync_and_record(ctx, caller, located.workspace, pending, target, {}, force,
@@ -102,23 +109,27 @@ def _scan(ctx: ServiceContext, root_fd: int, item: TrackedPath) -> local.LocalSt
 
 
 def _status_entry(item: TrackedPath, dataset: str, state: local.LocalState) -> dict[str, Any]:
-    added = sorted([*state.added, *state.unsupported])
+    added = sorted([*state.added, *map(shown, state.unsupported)])
     return {"path": item.path, "dataset": dataset, "version": item.version,
             "kind": item.kind, "clean": state.clean, "added": added,
             "modified": state.modified, "deleted": state.deleted}
 
 
 def _refresh(ctx: ServiceContext, refreshed: dict[int, list[dict[str, Any]]]) -> None:
+    """Remember files found unchanged by hashing; only a speed-up, so a full disk skips it."""
     if not any(refreshed.values()):
         return
-    with ctx.db.write() as session:
-        for tracked_id, rows in refreshed.items():
-            wq.refresh_tracked_files(session, tracked_id, rows)
+    try:
+        with ctx.db.write() as session:
+            for tracked_id, rows in refreshed.items():
+                wq.refresh_tracked_files(session, tracked_id, rows)
+    except DiskFull as exc:
+        log.warning("status: stat cache not refreshed: %s", exc.message)
 
 
-def _target(session: Session, ref: Ref, digest: str | None, kind: str,
+def _target(session: Session, ctx: ServiceContext, ref: Ref, digest: str | None, kind: str,
             local_path: str) -> _Target:
-    dataset, version = versions.resolve(session, ref)
+    dataset, version = resolve_usable(session, ref, ctx.store.store_id)
     if digest is not None and digest != version.digest:
         raise InvalidInput(
             f"the pointer for {local_path} names {dataset.name}@{version.number} with digest "
@@ -141,7 +152,8 @@ def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracke
                      target: _Target, cache: local.Cache, force: bool, reporter: Reporter,
                      action: Action) -> OpResult:
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
-            open_root(workspace.path, caller) as root_fd:
+            open_root(workspace.path, caller) as root_fd, ctx.store.pins.lease() as lease:
+        lease.pin_all(e.oid for e in target.manifest.values())  # gc keeps them while we link
         summary, rows, kept = _sync(ctx, caller, root_fd, tracked, target, cache, force,
                                     reporter)
         with ctx.db.write() as session:
@@ -171,8 +183,10 @@ def _sync(ctx: ServiceContext, caller: Caller, root_fd: int, tracked: TrackedPat
         summary = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
                                     progress=reporter.update)
     files, _ = local.list_files(root_fd, tracked.path, tracked.kind)
-    rows = [local.cache_row(f.relpath, target.manifest[f.relpath].oid, f.stat)
-            for f in files if f.relpath in target.manifest]
+    manifest = target.manifest
+    rows = [local.cache_row(f.relpath, manifest[f.relpath].oid, f.stat,
+                            size=manifest[f.relpath].size)
+            for f in files if f.relpath in manifest]
     kept = [p for p in state.added if p not in target.manifest]
     summary.files = len(target.manifest)
     summary.bytes = sum(e.size for e in target.manifest.values())

@@ -7,18 +7,22 @@ admins hold everything.
 
 from __future__ import annotations
 
+import grp
 from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from workspace.api.authz import require
 from workspace.api.deps import AccessDep, CallerDep, ContextDep
 from workspace.api.resources import ADMIN_POLICY, admin, grant_scope, policy_query_scope
 from workspace.api.schemas import Body, encode
-from workspace.audit import Action, record
+from workspace.db.queries import users
+from workspace.policy import audited
 
 router = APIRouter()
+GROUP_PREFIX = "group:"
 
 
 class GrantBody(Body):
@@ -31,10 +35,8 @@ class GrantBody(Body):
 def grant(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
     authorizer = access.authorizer
     with ctx.db.write() as session:
-        added = authorizer.grant_role(session, body.subject, body.role, body.pattern)
-        record(session, actor=caller.name, action=Action.POLICY_ROLE_GRANT,
-               detail={"subject": body.subject, "role": body.role, "pattern": body.pattern,
-                       "new": added})
+        added = audited.grant_role(session, authorizer, actor=caller.name,
+                                   subject=body.subject, role=body.role, pattern=body.pattern)
     return {"subject": body.subject, "role": body.role, "pattern": body.pattern, "added": added}
 
 
@@ -42,9 +44,8 @@ def grant(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep
 def revoke(body: GrantBody, caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
     authorizer = access.authorizer
     with ctx.db.write() as session:
-        authorizer.revoke_role(session, body.subject, body.role, body.pattern)
-        record(session, actor=caller.name, action=Action.POLICY_ROLE_REVOKE,
-               detail={"subject": body.subject, "role": body.role, "pattern": body.pattern})
+        audited.revoke_role(session, authorizer, actor=caller.name, subject=body.subject,
+                            role=body.role, pattern=body.pattern)
     return {"subject": body.subject, "role": body.role, "pattern": body.pattern,
             "revoked": True}
 
@@ -64,11 +65,26 @@ def list_policy(access: AccessDep) -> Any:
 
 
 @router.get("/policy/check", dependencies=[require(policy_query_scope)])
-def check(access: AccessDep, subject: str = Query(max_length=100),
+def check(ctx: ContextDep, access: AccessDep, subject: str = Query(max_length=100),
           resource: str = Query(max_length=200), action: str = Query(max_length=20)) -> Any:
+    """The decision, and whether the subject exists: rules may name anyone, so an unknown
+    name is simply denied by default, which reads like a real denial unless said."""
     decision = access.authorizer.check(subject, (), resource, action)
+    with ctx.db.read() as session:
+        known = _known_subject(session, subject)
     return encode({"subject": subject, "resource": resource, "action": action,
-                   "allowed": decision.allowed, "rule": decision.rule})
+                   "allowed": decision.allowed, "rule": decision.rule, "known": known})
+
+
+def _known_subject(session: Session, subject: str) -> bool:
+    """A workspace account, or ``group:NAME`` for a Unix group of the daemon's machine."""
+    if subject.startswith(GROUP_PREFIX):
+        try:
+            grp.getgrnam(subject[len(GROUP_PREFIX):])
+        except KeyError:
+            return False
+        return True
+    return users.by_name(session, subject) is not None
 
 
 def _rule(rule: Any) -> dict[str, Any]:

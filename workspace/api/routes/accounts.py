@@ -1,8 +1,9 @@
 """Accounts: users, passwords, password login (JWT), API tokens.
 
 Login is the only public route: it is how a remote client gets an identity.
-Its failures are audited and throttled per account (auth/throttle.py), with
-one error for an unknown name and a wrong password.
+Its failures are audited and throttled per name and client address
+(auth/throttle.py), with one error for an unknown name and a wrong password.
+The services record the audit events; these routes only translate HTTP.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from workspace.api.authz import authenticated, public, require
-from workspace.api.deps import AccessDep, CallerDep, ContextDep
+from workspace.api.deps import AccessDep, CallerDep, ContextDep, SettingsDep
+from workspace.api.peercred import peer_from_state
 from workspace.api.resources import ADMIN_USERS, admin, self_or_admin, token_owner
 from workspace.api.schemas import Body, encode
-from workspace.audit import Action, record
-from workspace.auth import accounts, api_tokens, authenticate, tokens
-from workspace.errors import AuthenticationRequired, WorkspaceError
+from workspace.auth import accounts, api_tokens, authenticate, throttle, tokens
+from workspace.errors import AuthenticationRequired
 
 router = APIRouter()
 
@@ -80,30 +81,33 @@ def enable_user(body: NameBody, caller: CallerDep, ctx: ContextDep, access: Acce
     return _set_disabled(ctx, access, caller, body.name, False)
 
 
+@router.post("/users/unlock", dependencies=[require(admin(ADMIN_USERS))])
+def unlock_user(body: NameBody, caller: CallerDep, ctx: ContextDep) -> Any:
+    """Forget the failed logins of a name, from every address (locks and back-off)."""
+    with ctx.db.write() as session:
+        had_failures, addresses = accounts.unlock(session, caller, body.name)
+    return {"user": body.name, "unlocked": had_failures, "addresses": addresses}
+
+
 @router.post("/users/password", dependencies=[require(self_or_admin("name"))])
 def set_password(body: PasswordBody, caller: CallerDep, ctx: ContextDep,
                  access: AccessDep) -> Any:
     with ctx.db.read() as session:
         user = accounts.require_user(session, body.name)
-    authenticate.set_password(ctx.db, access.require_hasher(), user_id=user.id,
-                              password=body.password, now=datetime.now(UTC))
-    with ctx.db.write() as session:
-        record(session, actor=caller.name, action=Action.ACCOUNT_PASSWORD_SET,
-               detail={"user": body.name})
+    authenticate.set_password(ctx.db, access.require_hasher(), actor=caller.name,
+                              user_id=user.id, password=body.password, now=datetime.now(UTC))
     return {"user": body.name, "password": "set"}
 
 
 @router.post("/login", dependencies=[public()])
-def login(body: LoginBody, ctx: ContextDep, access: AccessDep) -> Any:
-    try:
-        caller = authenticate.login(ctx.db, access.require_hasher(), body.name, body.password,
-                                    now=datetime.now(UTC))
-    except WorkspaceError as exc:
-        _audit_login(ctx, body.name, ok=False, why=exc.message)
-        raise
-    issued = tokens.issue(access.require_keys(), user_id=caller.user_id,
-                          ttl=timedelta(minutes=body.ttl_minutes))
-    _audit_login(ctx, caller.name, ok=True, why="password")
+def login(body: LoginBody, request: Request, ctx: ContextDep, access: AccessDep,
+          settings: SettingsDep) -> Any:
+    keys, hasher = access.require_keys(), access.require_hasher()
+    policy = throttle.ThrottlePolicy(base=timedelta(seconds=settings.login_backoff_base))
+    caller = authenticate.login(ctx.db, hasher, body.name, body.password,
+                                client=_client(request), now=datetime.now(UTC),
+                                refusals=access.refusals, policy=policy)
+    issued = tokens.issue(keys, user_id=caller.user_id, ttl=timedelta(minutes=body.ttl_minutes))
     return encode({"token": issued.token, "expires_at": issued.expires_at, "user": caller.name})
 
 
@@ -122,13 +126,8 @@ def logout(request: Request, caller: CallerDep, ctx: ContextDep, access: AccessD
 def create_token(body: NewTokenBody, caller: CallerDep, ctx: ContextDep) -> Any:
     expires = timedelta(days=body.expires_days) if body.expires_days else None
     with ctx.db.write() as session:
-        user = accounts.require_user(session, body.user)
-        created = api_tokens.create(session, user_id=user.id, name=body.name,
-                                    expires_in=expires, now=datetime.now(UTC))
-        record(session, actor=caller.name, action=Action.ACCOUNT_TOKEN_CREATE,
-               detail={"user": body.user, "id": created.id, "name": body.name,
-                       "expires_at": created.expires_at.isoformat()
-                       if created.expires_at else None})
+        created = accounts.create_token(session, caller, body.user, body.name,
+                                        expires_in=expires, now=datetime.now(UTC))
         return encode({"id": created.id, "token": created.token,
                        "expires_at": created.expires_at, "user": body.user}, status_code=201)
 
@@ -146,9 +145,7 @@ def list_tokens(ctx: ContextDep, user: str = Query(max_length=64)) -> Any:
 def revoke_token(body: TokenIdBody, caller: CallerDep, ctx: ContextDep) -> Any:
     now = datetime.now(UTC)
     with ctx.db.write() as session:
-        info = api_tokens.revoke(session, body.id, now=now)
-        record(session, actor=caller.name, action=Action.ACCOUNT_TOKEN_REVOKE,
-               detail={"id": body.id})
+        info = accounts.revoke_token(session, caller, body.id, now=now)
         return encode({"token": _token(info, now)})
 
 
@@ -160,10 +157,12 @@ def _set_disabled(ctx: Any, access: Any, caller: Any, name: str, disabled: bool)
         return encode({"user": accounts.as_dict(account)}, status_code=201)
 
 
-def _audit_login(ctx: Any, name: str, *, ok: bool, why: str) -> None:
-    action = Action.ACCOUNT_LOGIN_SUCCESS if ok else Action.ACCOUNT_LOGIN_FAILURE
-    with ctx.db.write() as session:
-        record(session, actor=name, action=action, detail={"via": "password", "why": why})
+def _client(request: Request) -> str:
+    """The throttle's key for where a login comes from: the TCP peer's address, or the
+    Unix socket peer's uid (a local user guessing another's password)."""
+    peer = peer_from_state(request.state)
+    host = request.client.host if request.client is not None else None
+    return throttle.client_key(host, peer_uid=None if peer is None else peer.uid)
 
 
 def _token(info: Any, now: datetime) -> dict[str, Any]:

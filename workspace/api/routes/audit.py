@@ -1,4 +1,5 @@
-"""The audit trail: filtered reads (``GET /v1/audit``) and chain verification."""
+"""The audit trail: filtered reads (``GET /v1/audit``), chain verification, and an
+admin's reset of the checkpoint file."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
 from workspace.api.authz import Check, Facts, require
-from workspace.api.deps import ContextDep, get_settings
+from workspace.api.deps import CallerDep, ContextDep, get_settings
 from workspace.api.resources import ADMIN_AUDIT, audit_scope
-from workspace.api.schemas import encode
-from workspace.audit.checkpoint import checkpoint_file, read_checkpoints
-from workspace.audit.verify import ensure_intact, verify
+from workspace.api.schemas import Body, encode
+from workspace.audit.checkpoint_file import checkpoint_file, load_checkpoints
+from workspace.audit.reset import MAX_REASON, reset_checkpoints
+from workspace.audit.verify import ensure_intact, verify_log
 from workspace.config import Settings
 from workspace.db.models import AuditEvent
 from workspace.db.queries import audit as queries
@@ -25,8 +28,13 @@ Text = Annotated[str | None, Query(max_length=200)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+class ResetBody(Body):
+    reason: str = Field(max_length=MAX_REASON)
+
+
 def admin_on_audit(facts: Facts) -> Sequence[Check]:
-    """Verification reads every event (and costs seconds): for audit admins only."""
+    """Verification reads every event (and costs seconds), and only an admin may vouch
+    for a new checkpoint file: for audit admins only."""
     return [("admin", ADMIN_AUDIT)]
 
 
@@ -49,11 +57,22 @@ def audit(ctx: ContextDep, dataset: Text = None,
 def verify_chain(ctx: ContextDep, settings: SettingsDep) -> Any:
     """The whole chain rehashed and held against the checkpoints; 409 names the first bad
     event (``audit_tampered``, exit 8 in the CLI)."""
-    path = checkpoint_file(settings.audit_log_path)
-    checkpoints, unreadable = read_checkpoints(path)
-    report = ensure_intact(verify(ctx.db, checkpoints))
-    return encode({**report.to_dict(), "checkpoint_file": str(path),
-                   "unreadable_checkpoint_lines": unreadable})
+    log = load_checkpoints(checkpoint_file(settings.audit_log_path))
+    report = ensure_intact(verify_log(ctx.db, log))
+    return encode({**report.to_dict(), "checkpoint_file": str(log.path),
+                   "unreadable_checkpoint_lines": log.unreadable_lines})
+
+
+@router.post("/audit/checkpoints/reset", dependencies=[require(admin_on_audit)])
+def reset(body: ResetBody, caller: CallerDep, ctx: ContextDep, settings: SettingsDep) -> Any:
+    """Set the checkpoint file aside and start a new one at the head, with the reason in
+    the log (``audit:checkpoint:reset``)."""
+    done = reset_checkpoints(ctx.db, settings.audit_log_path, actor=caller.name,
+                             reason=body.reason)
+    return encode({"checkpoint_file": str(done.path), "previous": done.previous,
+                   "set_aside": None if done.set_aside is None else str(done.set_aside),
+                   "checkpoint": {"sequence": done.checkpoint.sequence,
+                                  "hash": done.checkpoint.hash, "at": done.checkpoint.at}})
 
 
 def _aware(moment: datetime | None, name: str) -> datetime | None:

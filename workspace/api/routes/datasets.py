@@ -23,17 +23,20 @@ PrefixQuery = Annotated[str | None, Query(max_length=4096)]
 
 @router.get("/datasets", dependencies=[authenticated()])
 def list_datasets(caller: CallerDep, ctx: ContextDep, access: AccessDep) -> Any:
+    """The datasets the caller may read, and the admins to ask for a role on others."""
     with ctx.db.read() as session:
         infos = history.list_datasets(session)
+        admins = access.authorizer.admins(session) if access.authorizer is not None else []
     can_read = readable(caller, access)
     return encode({"datasets": [{"name": v.dataset, "latest": v} for v in infos
-                                if can_read(v.dataset)]})
+                                if can_read(v.dataset)], "admins": admins})
 
 @router.get("/ls", dependencies=[require(refs_in_query("read", "ref"))])
 def list_files(caller: CallerDep, ctx: ContextDep, ref: RefQuery,
                prefix: PrefixQuery = None) -> Any:
     with ctx.db.read() as session:
-        return encode(history.list_files(session, parse_ref(ref), prefix))
+        return encode(history.list_files(session, parse_ref(ref), prefix,
+                                          ctx.store.store_id))
 
 @router.post("/tags", status_code=201, dependencies=[require(ref_in_body("maintain"))])
 def tag(body: TagBody, caller: CallerDep, ctx: ContextDep) -> Any:
@@ -48,10 +51,10 @@ def log(caller: CallerDep, ctx: ContextDep, ref: str | None = Query(default=None
         raise InvalidInput("give exactly one of ref (a dataset) or path (a workspace path)")
     with ctx.db.read() as session:
         if ref is not None:
-            return encode(history.log(session, parse_ref(ref)))
+            return encode(history.log(session, parse_ref(ref), ctx.store.store_id))
         dataset, inner, _ = _dataset_path(session, caller, path or "")
         if inner == "":
-            return encode(history.log(session, parse_ref(dataset)))
+            return encode(history.log(session, parse_ref(dataset), ctx.store.store_id))
         return encode(history.path_log(session, dataset, inner))
 
 @router.get("/diff", dependencies=[require(refs_in_query("read", "a", "b"))])
@@ -63,7 +66,7 @@ def diff(caller: CallerDep, ctx: ContextDep, a: RefQuery, b: RefQuery) -> Any:
 def blame(caller: CallerDep, ctx: ContextDep, ref: RefQuery,
           prefix: PrefixQuery = None) -> Any:
     with ctx.db.read() as session:
-        return encode(history.blame(session, parse_ref(ref), prefix))
+        return encode(history.blame(session, parse_ref(ref), prefix, ctx.store.store_id))
 
 @router.get("/blame/lines", dependencies=[require(log_target)])
 def blame_lines(caller: CallerDep, ctx: ContextDep, settings: SettingsDep,

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from workspace import __version__
-from workspace.api.authz import authenticated
-from workspace.api.deps import CallerDep, ContextDep
+from workspace.api.authz import authenticated, readable
+from workspace.api.deps import AccessDep, CallerDep, ContextDep, SettingsDep
 from workspace.api.schemas import RegisterBody, encode
 from workspace.auth.identity import unix_name
 from workspace.db.queries import datasets as dq
@@ -21,10 +21,11 @@ router = APIRouter()
 
 
 @router.get("/health", dependencies=[authenticated()])
-def health(caller: CallerDep, ctx: ContextDep) -> dict[str, Any]:
+def health(caller: CallerDep, ctx: ContextDep, settings: SettingsDep) -> dict[str, Any]:
     uid = os.geteuid()  # `ws init` grants this user access when it is not the caller
     return {"version": __version__, "user": caller.name, "mode": ctx.mode,
-            "daemon": {"user": unix_name(uid), "uid": uid}}
+            "daemon": {"user": unix_name(uid), "uid": uid},
+            "lock_on_unlock": settings.lock_on_unlock}
 
 
 @router.post("/workspaces", status_code=201, dependencies=[authenticated()])
@@ -60,8 +61,17 @@ def locate(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096
 
 
 @router.get("/status", dependencies=[authenticated()])
-def status(caller: CallerDep, ctx: ContextDep, path: str = Query(max_length=4096)) -> Any:
-    return sync.status(ctx, caller, path=path)
+def status(caller: CallerDep, ctx: ContextDep, access: AccessDep,
+           path: str = Query(max_length=4096)) -> Any:
+    """Only the tracked paths whose dataset the caller may still read; the others are
+    listed apart (``unreadable``), without their changes, so that losing a role is said."""
+    answer = sync.status(ctx, caller, path=path)
+    can_read = readable(caller, access)
+    entries = answer["tracked"]
+    answer["tracked"] = [entry for entry in entries if can_read(entry["dataset"])]
+    answer["unreadable"] = [{key: entry[key] for key in ("path", "dataset", "version")}
+                            for entry in entries if not can_read(entry["dataset"])]
+    return answer
 
 
 def _workspace(workspace: Any, owner: str) -> dict[str, Any]:

@@ -1,17 +1,17 @@
-"""Queries on credentials: password hashes, API tokens, revoked JWT ids, login failures."""
+"""Queries on credentials: password hashes, API tokens, revoked JWT ids, login throttling."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from workspace.db.models import User
-from workspace.db.models_auth import ApiToken, LoginFailure, Password, RevokedJwt
+from workspace.db.models_auth import ApiToken, LoginThrottle, Password, RevokedJwt
 
 
 def user_by_id(session: Session, user_id: int) -> User | None:
@@ -75,43 +75,62 @@ def prune_revoked_jwts(session: Session, *, now: datetime) -> int:
     return _count(session.execute(delete(RevokedJwt).where(RevokedJwt.expires_at < now)))
 
 
-# -- login failures --------------------------------------------------------------------------
+def prune_api_tokens(session: Session, *, ended_before: datetime) -> int:
+    """Forget API tokens revoked, or expired, before ``ended_before``."""
+    ended = or_(ApiToken.revoked_at < ended_before, and_(ApiToken.revoked_at.is_(None),
+                                                         ApiToken.expires_at < ended_before))
+    return _count(session.execute(delete(ApiToken).where(ended)))
 
 
-def login_failure_for_update(session: Session, name: str, *, now: datetime) -> LoginFailure:
-    """The row for ``name`` (created at zero if absent), locked until the transaction ends.
+# -- login throttle --------------------------------------------------------------------------
 
-    The insert ignores a concurrent twin, and ``FOR UPDATE`` serializes two
-    daemons checking the same name on PostgreSQL (SQLite writers are already
-    serialized by ``BEGIN IMMEDIATE``).
+
+def throttle_rows_for_update(session: Session, name: str, clients: Sequence[str], *,
+                             now: datetime) -> list[LoginThrottle]:
+    """The rows of ``name`` for each of ``clients`` (created at zero if absent), in the
+    order given, locked until the transaction ends.
+
+    The inserts ignore a concurrent twin, and ``FOR UPDATE`` (rows taken in
+    ``client`` order, the same in every transaction: no deadlock) serializes
+    two daemons checking the same name on PostgreSQL; SQLite writers are
+    already serialized by ``BEGIN IMMEDIATE``.
     """
-    values = {"name": name, "failures": 0, "last_failure_at": now, "locked": False}
-    _insert_ignoring_duplicate(session, LoginFailure, values)
+    for client in sorted(clients):
+        values = {"name": name, "client": client, "failures": 0, "last_failure_at": now,
+                  "locked": False}
+        _insert_ignoring_duplicate(session, LoginThrottle, values)
     query = (
-        select(LoginFailure)
-        .where(LoginFailure.name == name)
+        select(LoginThrottle)
+        .where(LoginThrottle.name == name, LoginThrottle.client.in_(clients))
+        .order_by(LoginThrottle.client)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return session.scalars(query).one()
+    rows = {row.client: row for row in session.scalars(query)}
+    return [rows[client] for client in clients]
 
 
-def login_failure(session: Session, name: str) -> LoginFailure | None:
-    return session.get(LoginFailure, name)
+def throttle_row(session: Session, name: str, client: str) -> LoginThrottle | None:
+    return session.get(LoginThrottle, (name, client))
 
 
-def login_failures(session: Session) -> Sequence[LoginFailure]:
-    return session.scalars(select(LoginFailure).order_by(LoginFailure.name)).all()
+def throttle_rows(session: Session, name: str) -> Sequence[LoginThrottle]:
+    query = select(LoginThrottle).where(LoginThrottle.name == name)
+    return session.scalars(query.order_by(LoginThrottle.client)).all()
 
 
-def clear_login_failures(session: Session, name: str) -> bool:
-    return _deleted(session.execute(delete(LoginFailure).where(LoginFailure.name == name)))
+def clear_throttle(session: Session, name: str, clients: Sequence[str] | None = None) -> int:
+    """Forget ``name``'s rows for ``clients`` (every row of the name if None)."""
+    query = delete(LoginThrottle).where(LoginThrottle.name == name)
+    if clients is not None:
+        query = query.where(LoginThrottle.client.in_(clients))
+    return _count(session.execute(query))
 
 
-def prune_login_failures(session: Session, *, before: datetime) -> int:
-    """Forget unlocked names whose last failure is older than ``before``."""
-    query = delete(LoginFailure).where(
-        LoginFailure.locked.is_(False), LoginFailure.last_failure_at < before
+def prune_throttle(session: Session, *, before: datetime) -> int:
+    """Forget unlocked rows whose last failure is older than ``before``."""
+    query = delete(LoginThrottle).where(
+        LoginThrottle.locked.is_(False), LoginThrottle.last_failure_at < before
     )
     return _count(session.execute(query))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from workspace.db.models import Dataset, Entry, StoredObject, Tag, User, Version
@@ -19,6 +19,10 @@ def dataset_by_name(session: Session, name: str, *, lock: bool = False) -> Datas
     if lock:
         stmt = stmt.with_for_update()
     return session.scalar(stmt)
+
+
+def dataset_by_id(session: Session, dataset_id: int) -> Dataset | None:
+    return session.get(Dataset, dataset_id)
 
 
 def dataset_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
@@ -106,6 +110,13 @@ def entries_at(
     return session.execute(stmt).all()
 
 
+def entry_at(session: Session, dataset_id: int, number: int, path: str) -> Any | None:
+    """The row (path, oid, size, executable) of one file of version ``number``, or None."""
+    stmt = select(Entry.path, Entry.oid, Entry.size, Entry.executable).where(
+        Entry.dataset_id == dataset_id, Entry.path == path, *_live_at(number))
+    return session.execute(stmt).first()
+
+
 def blame_rows(
     session: Session, dataset_id: int, number: int, prefix: str | None = None
 ) -> Sequence[Any]:
@@ -141,6 +152,17 @@ def path_history(session: Session, dataset_id: int, path: str) -> Sequence[Entry
     return session.scalars(stmt).all()
 
 
+def history_under(session: Session, dataset_id: int, prefix: str) -> Sequence[Any]:
+    """Every entry, past and present, whose path starts with ``prefix`` (a directory's
+    history): rows of (path, size, added_in, removed_in)."""
+    stmt = (
+        select(Entry.path, Entry.size, Entry.added_in, Entry.removed_in)
+        .where(Entry.dataset_id == dataset_id, Entry.path.startswith(prefix, autoescape=True))
+        .order_by(Entry.added_in)
+    )
+    return session.execute(stmt).all()
+
+
 def end_entries(session: Session, entry_ids: Sequence[int], number: int) -> None:
     for start in range(0, len(entry_ids), _CHUNK):
         chunk = entry_ids[start : start + _CHUNK]
@@ -167,11 +189,6 @@ def record_objects(session: Session, sizes: dict[str, int]) -> None:
 def user_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     rows = session.execute(select(User.id, User.name).where(User.id.in_(set(ids))))
     return {row.id: row.name for row in rows}
-
-
-def version_count(session: Session, dataset_id: int) -> int:
-    stmt = select(func.count()).select_from(Version).where(Version.dataset_id == dataset_id)
-    return session.scalar(stmt) or 0
 
 
 def _live_at(number: int) -> tuple[Any, ...]:

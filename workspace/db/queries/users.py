@@ -16,8 +16,8 @@ def by_name(session: Session, name: str) -> User | None:
     return session.scalar(select(User).where(User.name == name))
 
 
-def create(session: Session, *, name: str, uid: int | None, is_admin: bool = False) -> User:
-    user = User(name=name, uid=uid, is_admin=is_admin, is_robot=False, disabled=False)
+def create(session: Session, *, name: str, uid: int | None) -> User:
+    user = User(name=name, uid=uid, is_robot=False, disabled=False)
     session.add(user)
     session.flush()
     return user

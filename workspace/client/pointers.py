@@ -12,8 +12,8 @@ import contextlib
 import os
 import tempfile
 
-from workspace.cli.client import Json, require
-from workspace.cli.paths import in_workspace, shown
+from workspace.client.daemon import Json, require
+from workspace.client.paths import in_workspace, shown
 from workspace.errors import WorkspaceError
 from workspace.pointer import SUFFIX, Pointer, parse, render
 

@@ -1,4 +1,4 @@
-"""The CLI's one door to the daemon: HTTP over its Unix socket (docs/api.md).
+"""The door to the daemon: HTTP over its Unix socket, or over TCP with a token (docs/api.md).
 
 Everything that can go wrong on the wire becomes a ``WorkspaceError`` here:
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,11 +36,13 @@ from workspace.errors import (
 if TYPE_CHECKING:
     import httpx
 
-    from workspace.cli.credentials import Remote
+    from workspace.client.credentials import Remote
 
 Json = dict[str, Any]
 EventSink = Callable[[Json], None]
 
+NOTICE_HEADER = "x-workspace-notice"
+"""One per pending notice, each a JSON string (api/notices.py)."""
 REQUEST_TIMEOUT = 300.0
 """Seconds for an ordinary request; `status` of a large workspace scans every file."""
 CONNECT_TIMEOUT = 10.0
@@ -52,9 +55,11 @@ SKEW_HINT = (
 class DaemonClient:
     """Calls the daemon's routes and returns their JSON bodies (or raises)."""
 
-    def __init__(self, socket: Path | None = None, *, remote: Remote | None = None) -> None:
+    def __init__(self, socket: Path | None = None, *, remote: Remote | None = None,
+                 on_notice: Callable[[str], None] | None = None) -> None:
         self.socket = socket
         self.remote = remote
+        self.on_notice = on_notice or print_notice
         self._http = _tcp_client(remote) if remote is not None else _socket_client(socket)
 
     def __enter__(self) -> DaemonClient:
@@ -63,21 +68,24 @@ class DaemonClient:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._http.close()
 
     def get(self, route: str, params: dict[str, Any] | None = None) -> Json:
         given = {key: value for key, value in (params or {}).items() if value is not None}
         with self._wire():
-            return _decode(self._http.get(route, params=given))
+            return self._decode(self._http.get(route, params=given))
 
     def post(self, route: str, body: Json) -> Json:
         with self._wire():
-            return _decode(self._http.post(route, json=body))
+            return self._decode(self._http.post(route, json=body))
 
     def delete(self, route: str, params: dict[str, Any] | None = None) -> Json:
         given = {key: value for key, value in (params or {}).items() if value is not None}
         with self._wire():
-            return _decode(self._http.delete(route, params=given))
+            return self._decode(self._http.delete(route, params=given))
 
     def stream(self, route: str, body: Json, on_event: EventSink) -> Json:
         """POST a streaming operation; ``on_event`` sees start/progress; returns the result."""
@@ -85,10 +93,43 @@ class DaemonClient:
 
         no_read_limit = httpx.Timeout(None, connect=CONNECT_TIMEOUT)
         with self._wire(), self._http.stream("POST", route, json=body, timeout=no_read_limit) as r:
+            self._tell_notices(r)
             if not r.is_success:
                 r.read()
                 return _decode(r)
             return consume_events(_lines(r), on_event)
+
+    def download(self, route: str, params: dict[str, Any], *, start: int = 0) -> Download:
+        """A GET whose body is raw bytes, from byte ``start`` on, kept open to be read in
+        pieces (bounded memory); the caller closes it."""
+        import httpx
+
+        headers = {"range": f"bytes={start}-"} if start else {}
+        request = self._http.build_request("GET", route, params=params, headers=headers,
+                                           timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT))
+        with self._wire():
+            response = self._http.send(request, stream=True)
+            self._tell_notices(response)
+            if not response.is_success:
+                try:
+                    response.read()
+                    _decode(response)  # raises the daemon's error
+                finally:
+                    response.close()
+        return Download(self, response)
+
+    def _decode(self, response: httpx.Response) -> Json:
+        self._tell_notices(response)
+        return _decode(response)
+
+    def _tell_notices(self, response: httpx.Response) -> None:
+        for raw in response.headers.get_list(NOTICE_HEADER):
+            try:
+                text = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(text, str):
+                self.on_notice(text)
 
     @contextmanager
     def _wire(self) -> Iterator[None]:
@@ -130,6 +171,32 @@ class DaemonClient:
             hint="start it with `ws serve` (single user) or `systemctl start workspace` "
             "(shared server); set WORKSPACE_SOCKET if it listens elsewhere",
         )
+
+
+class Download:
+    """An open byte stream from the daemon (``DaemonClient.download``)."""
+
+    def __init__(self, client: DaemonClient, response: httpx.Response) -> None:
+        self._client, self._response = client, response
+
+    @property
+    def headers(self) -> Any:
+        return self._response.headers
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body as it arrives; a cut connection is an error, not a short read."""
+        with self._client._wire():
+            yield from self._response.iter_raw()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+def print_notice(text: str) -> None:
+    """A notice from the daemon (e.g. "bob broke your lock"), on stderr, control
+    characters escaped: it may quote names other users chose."""
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    print(f"notice: {shown}", file=sys.stderr)
 
 
 def _socket_client(socket: Path | None) -> httpx.Client:
