@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     acl_batch_size: PositiveInt = 1000
     acl_poll_interval: PositiveFloat = 0.5
     acl_refresh_interval: PositiveFloat = 60.0
+    remote_concurrency: PositiveInt = 8
+    remote_retries: int = 10
+    remote_retry_timeout: PositiveFloat = 120.0
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_allow_http: bool = False
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from workspace.watch.workspaces import WorkspaceWatcher
-    from workspace.workspaces.context import ServiceContext
+    from workspace.workspaces.context import ObjectSource, ServiceContext
 
 log = logging.getLogger("workspace.daemon")
 KEEP_ALIVE_TIMEOUT = 5
@@ -150,6 +150,7 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
         log.warning(ROOT_HARDLINKS)
     ctx = ServiceContext(db=db, store=store, mode=settings.mode, link_mode=link_mode,
                          limits=WriteLimits(min_free=settings.min_free))
+    ctx.object_source = _object_source(settings, ctx)
     watcher = _start_watcher(settings, ctx)
     scrubber = Scrubber(ctx, interval=settings.scrub_interval,
                         period=settings.scrub_period).start() if settings.scrub_interval else None
@@ -162,6 +163,14 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
             watcher.close()
         store.close()
         db.dispose()
+
+
+def _object_source(settings: Settings, ctx: ServiceContext) -> ObjectSource:
+    """Checkouts fetch objects the store lacks from the default remote (``remotes/``)."""
+    from workspace.remotes.backend import RemoteOptions
+    from workspace.remotes.fetch import RemoteFetcher
+
+    return RemoteFetcher(ctx.db, ctx.store, RemoteOptions.from_settings(settings))
 
 
 def _start_watcher(settings: Settings, ctx: ServiceContext) -> WorkspaceWatcher | None:

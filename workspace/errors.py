@@ -9,6 +9,7 @@
     ├── Conflict                   exit 5, HTTP 409   (someone committed since you, local changes)
     │   └── AclFull                exit 5, HTTP 409   (an object cannot name one more reader)
     ├── DaemonUnreachable          exit 6, (client)   (no daemon on the socket)
+    ├── RemoteUnavailable          exit 6, HTTP 502   (a remote's storage kept refusing or failing)
     ├── StoreCorrupt               exit 7, HTTP 500   (an object does not hash to its name)
     ├── AuditTampered              exit 8, HTTP 409   (the audit chain or its checkpoints disagree)
     ├── DiskFull                   exit 9, HTTP 507   (no space left for the store or the database)
@@ -111,6 +112,18 @@ class DaemonUnreachable(WorkspaceError):
     exit_code = 6
 
 
+class RemoteUnavailable(WorkspaceError):
+    """A remote (S3 or a file:// mount) could not be reached, even after retrying.
+
+    It shares exit 6 with ``DaemonUnreachable``: something the command needs
+    does not answer; try again later. ``details`` names the remote.
+    """
+
+    code = "remote_unavailable"
+    http_status = 502
+    exit_code = 6
+
+
 class StoreCorrupt(WorkspaceError):
     code = "store_corrupt"
     http_status = 500
@@ -157,6 +170,7 @@ _BY_CODE: dict[str, type[WorkspaceError]] = {
         Conflict,
         AclFull,
         DaemonUnreachable,
+        RemoteUnavailable,
         StoreCorrupt,
         AuditTampered,
         DiskFull,

@@ -29,6 +29,7 @@ from workspace.api.routes import (
     locks,
     maintenance,
     operations,
+    remotes,
     workspaces,
 )
 from workspace.api.ttlcache import TtlCache
@@ -51,7 +52,7 @@ def create_app(ctx: ServiceContext, settings: Settings, access: Access) -> FastA
     app.state.fd_tickets = FdTickets()  # redeemed on the fd socket (api/fdpass.py)
     app.state.fd_socket = None  # its path, once the daemon serves it
     for module in (workspaces, operations, datasets, files, aliases, locks, audit, accounts,
-                   access_routes, maintenance):
+                   access_routes, maintenance, remotes):
         app.include_router(module.router, prefix="/v1")
     _install_error_handlers(app)
     app.add_middleware(NoticeHeaders)

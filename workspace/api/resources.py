@@ -1,7 +1,7 @@
 """Resolvers: which (action, resource) checks a request needs.
 
 Resources are dataset names (what roles are granted on, by pattern) or
-admin resources (``admin:users``, ``admin:policy``, ``admin:audit``).
+admin resources (``admin:users``, ``admin:policy``, ``admin:audit``, ``admin:remotes``).
 Actions: ``read`` < ``write`` < ``maintain`` < ``admin`` (roles inherit).
 A resolver that cannot parse the request returns no dataset check and lets
 the route's own validation report the error; it never allows by itself.
@@ -21,6 +21,7 @@ from workspace.workspaces import registry
 ADMIN_USERS = "admin:users"
 ADMIN_POLICY = "admin:policy"
 ADMIN_AUDIT = "admin:audit"
+ADMIN_REMOTES = "admin:remotes"
 ADMIN_STORE = "admin:store"
 
 
@@ -113,6 +114,13 @@ def token_owner(facts: Facts) -> Sequence[Check]:
         except WorkspaceError:
             pass  # unknown id: only an admin learns that
     return [("admin", ADMIN_USERS)]
+
+
+@_pure
+def push_scope(facts: Facts) -> Sequence[Check]:
+    """``write`` on the dataset of ``ref``; for ``all`` (no ref), any known user: the
+    service then pushes only the datasets the caller may write."""
+    return [("write", name) for name in _ref_names([facts.body.get("ref")])]
 
 
 @_pure

@@ -47,6 +47,11 @@ class Action(StrEnum):
     ACL_OBJECTS_REVOKE = "acl:objects:revoke"
     ACL_OBJECTS_RESTORE = "acl:objects:restore"
     ACL_STORE_CONVERT = "acl:store:convert"
+    REMOTE_CONFIG_ADD = "remote:config:add"
+    REMOTE_CONFIG_REMOVE = "remote:config:remove"
+    REMOTE_DATASET_PUSH = "remote:dataset:push"
+    REMOTE_DATASET_PULL = "remote:dataset:pull"
+    REMOTE_OBJECT_FETCH = "remote:object:fetch"
 
 
 SECURITY_RELEVANT: frozenset[Action] = frozenset({

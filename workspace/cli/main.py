@@ -26,6 +26,7 @@ from workspace.cli import (
     commands_datasets,
     commands_history,
     commands_locks,
+    commands_remote,
     commands_serve,
     commands_store,
     commands_users,
@@ -63,6 +64,10 @@ _COMMANDS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
         ("diff", commands_datasets.diff),
         ("tag", commands_datasets.tag),
     ),
+    "Remotes": (
+        ("push", commands_remote.push),
+        ("pull", commands_remote.pull),
+    ),
     "History": (
         ("log", commands_history.log),
         ("blame", commands_blame.blame),
@@ -86,6 +91,7 @@ _GROUPS: dict[str, tuple[tuple[str, typer.Typer], ...]] = {
         ("token", commands_users.token_app),
         ("acl", commands_acl.acl_app),
     ),
+    "Remotes": (("remote", commands_remote.remote_app),),
     "Store": (("quota", commands_store.quota_app),),
 }
 for panel, commands in _COMMANDS.items():

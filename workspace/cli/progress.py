@@ -49,6 +49,8 @@ class StreamProgress:
     def __call__(self, event: Json) -> None:
         kind = event.get("event")
         if kind == "start" and self.enabled and _worth_a_bar(event):
+            if self._bar is not None:  # a second phase (a checkout after fetching objects)
+                self._bar.stop()
             self._start(_int(event.get("files")), _int(event.get("bytes")))
         elif kind == "progress" and self._bar is not None and self._task is not None:
             files = _int(event.get("files"))

@@ -232,3 +232,27 @@ def _commit_detail(version: Version, changes: Changes) -> dict[str, Any]:
 def _entry(entry: Any) -> ManifestEntry:
     """An Entry, or a row with its path, oid, size and executable columns."""
     return ManifestEntry(entry.path, entry.oid, entry.size, entry.executable)
+
+
+def import_version(session: Session, *, dataset: Dataset, number: int, author_id: int,
+                   created_at: datetime, message: str, manifest: Manifest,
+                   git: GitInfo | None) -> Version:
+    """Record a version made on another server (``ws pull``) as it was made there.
+
+    Its author, time, message and git provenance are kept; the entries are
+    written exactly as a local commit writes them. The caller checks that
+    ``number`` follows ``dataset.latest`` and records the audit event.
+    """
+    old = {e.path: _entry(e) for e in q.live_entries(session, dataset.id)}
+    _write_entries(session, dataset.id, number, manifest, compare(old, manifest))
+    version = Version(
+        dataset_id=dataset.id, number=number, author_id=author_id, created_at=created_at,
+        message=message, digest=digest(manifest.values()), file_count=len(manifest),
+        total_bytes=sum(e.size for e in manifest.values()),
+        git_commit=git.commit if git else None, git_branch=git.branch if git else None,
+        git_dirty=git.dirty if git else None,
+    )
+    session.add(version)
+    dataset.latest = number
+    session.flush()
+    return version

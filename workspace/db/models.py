@@ -190,4 +190,5 @@ from workspace.db import (  # noqa: E402, F401
     models_locks,
     models_maintenance,
     models_policy,
+    models_remote,
 )

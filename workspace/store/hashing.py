@@ -15,6 +15,7 @@ import errno
 import mmap
 import os
 import re
+from collections.abc import Iterable
 
 import blake3
 
@@ -39,6 +40,34 @@ def is_oid(text: str) -> bool:
 def hash_bytes(data: bytes) -> str:
     """The object id ``data`` would be stored under."""
     return str(blake3.blake3(data).hexdigest())
+
+
+class Hasher:
+    """An object id computed piece by piece, for bytes that arrive in chunks (a download,
+    an upload read from disk); threaded only when the whole is expected to be large."""
+
+    def __init__(self, size_hint: int = 0) -> None:
+        threads = blake3.blake3.AUTO if size_hint >= SMALL_FILE_LIMIT else 1
+        self._hasher = blake3.blake3(max_threads=threads)
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._hasher.update(data)
+
+    def oid(self) -> str:
+        return str(self._hasher.hexdigest())
+
+
+def write_and_hash(chunks: Iterable[bytes], dst_fd: int, size_hint: int = 0) -> tuple[str, int]:
+    """Append every chunk to ``dst_fd`` while hashing them: (object id, bytes written)."""
+    hasher = Hasher(size_hint)
+    written = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst_fd, view):]
+        written += len(chunk)
+    return hasher.oid(), written
 
 
 def hash_fd(fd: int, size: int) -> str:

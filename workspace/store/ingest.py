@@ -50,13 +50,14 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
 from workspace.diskspace import space_errors
-from workspace.errors import PermissionDenied
+from workspace.errors import PermissionDenied, StoreCorrupt
 from workspace.store.durability import fsync_dir, syncfs
-from workspace.store.hashing import copy_and_hash, hash_fd
+from workspace.store.hashing import copy_and_hash, hash_fd, write_and_hash
 from workspace.store.layout import StoreLayout, adopt_temp_name
 from workspace.store.leases import lease_intact, leases_prepared, release_lease, take_read_lease
 from workspace.store.pins import PinLease, Pins
@@ -142,6 +143,28 @@ class IngestBatch:
                 raise
         os.close(fd)
         return self._remember(oid, size, temp)
+
+    def ingest_verified(self, chunks: Iterable[bytes], *, expect: str, size: int) -> Staged:
+        """Stage bytes that arrive in chunks (a download), only if they hash to ``expect``.
+
+        Anything else is dropped before it can be published and raises
+        StoreCorrupt with ``details`` {"oid": expect, "received": what they hash to}.
+        """
+        with space_errors(self._layout.tmp_fd, STORE, needed=size):
+            temp, fd = self._layout.new_temp()
+            try:
+                oid, written = write_and_hash(chunks, fd, size)
+                if oid != expect or written != size:
+                    raise StoreCorrupt(
+                        f"received bytes for object {expect} hash to {oid} ({written} bytes, "
+                        f"expected {size}): refused", details={"oid": expect, "received": oid})
+                os.fchmod(fd, self._layout.object_mode)
+            except BaseException:
+                os.close(fd)
+                self._layout.discard_temp(temp)  # a full disk leaves no partial temp
+                raise
+        os.close(fd)
+        return self._remember(oid, written, temp)
 
     def adopt(self, dir_fd: int, name: str, fd: int) -> Staged | None:
         """Stage the user's file ``name`` in ``dir_fd`` (open O_RDONLY at ``fd``) as is.

@@ -57,6 +57,13 @@ class Watcher(Protocol):
     def changing(self, workspace_id: int, relpath: str) -> AbstractContextManager[None]: ...
 
 
+class ObjectSource(Protocol):
+    """Where a checkout gets objects the store lacks (``remotes/fetch.py``: the default
+    remote). Returns how many it brought; what it cannot bring stays missing."""
+
+    def fetch(self, caller: Caller, wanted: dict[str, int], reporter: Reporter) -> int: ...
+
+
 @dataclass
 class ServiceContext:
     db: Database
@@ -68,6 +75,7 @@ class ServiceContext:
     upkeep: threading.Lock = field(default_factory=threading.Lock)  # one gc/fsck/scrub at a time
     acl: ReadAccess = field(default_factory=NoAcl)
     """Object ACLs (service mode: ``KernelAcl``, installed at start; single-user: none)."""
+    object_source: ObjectSource | None = None
     _locks: dict[int, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 

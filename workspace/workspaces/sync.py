@@ -179,6 +179,7 @@ def _sync(ctx: ServiceContext, caller: Caller, root: str, root_fd: int, tracked:
     if at_risk and not force:
         raise _local_changes(tracked.path, at_risk)
     work = materialize.plan(target.manifest, state, cache)
+    _fetch_missing(ctx, caller, work, reporter)  # objects must exist to get an ACL
     ctx.acl.grant(caller, target.dataset.name, _granted(tracked, target, work))
     reporter.start(len(work.link), sum(e.size for e in work.link))
     with _writable_base(root_fd, tracked) as base_fd:
@@ -203,6 +204,16 @@ def _granted(tracked: TrackedPath, target: _Target, work: materialize.Plan) -> s
     if tracked.version == 0 or tracked.dataset_id != target.dataset.id:
         return {e.oid for e in target.manifest.values()}
     return {e.oid for e in work.link}
+
+
+def _fetch_missing(ctx: ServiceContext, caller: Caller, work: materialize.Plan,
+                   reporter: Reporter) -> None:
+    """Objects the store lacks (evicted, lost) come from the default remote, if any."""
+    if ctx.object_source is None:
+        return
+    missing = {e.oid: e.size for e in work.link if not ctx.store.exists(e.oid)}
+    if missing:
+        ctx.object_source.fetch(caller, missing, reporter)
 
 
 @contextmanager
