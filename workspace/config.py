@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PositiveFloat,
     PositiveInt,
     field_validator,
@@ -107,6 +108,10 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     s3_allow_http: bool = False
+    dashboard: bool = True
+    dashboard_session_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = 480
+    metrics_from_localhost: bool = False
+    metrics_cache_seconds: Annotated[float, Field(ge=0)] = 15.0
 
     @field_validator("home", "socket", "store", "policy_dir", "audit_log_dir", mode="after")
     @classmethod

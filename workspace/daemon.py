@@ -40,6 +40,7 @@ def serve(settings: Settings) -> None:
     from workspace.audit.checkpoint import checkpointing
     from workspace.daemon_access import open_access
     from workspace.daemon_maintenance import maintaining, prune_job, refusals_job
+    from workspace.web import with_dashboard
 
     _configure_logging(settings.log_level)
     if settings.mode == "service":
@@ -63,7 +64,7 @@ def serve(settings: Settings) -> None:
             sockets.append(_bind_tcp(settings.tcp))
         limits = ConnectionLimits(header_timeout=settings.request_header_timeout,
                                   body_timeout=settings.request_body_timeout)
-        app = create_app(ctx, settings, access)
+        app = with_dashboard(create_app(ctx, settings, access), settings)
         stack.enter_context(_passing_fds(app, settings.socket_path, ctx))
         config = uvicorn.Config(app, http=protocol_class(limits),
                                 lifespan="off", log_level=settings.log_level, access_log=False,
@@ -242,7 +243,7 @@ def _bind_unix(path: Path) -> socket.socket:
 def _bind_tcp(address: str) -> socket.socket:
     host, port = parse_tcp(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -13,6 +13,7 @@ version's every object must exist and hash to its name: zero lost.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -101,9 +102,9 @@ def test_gc_racing_adds_and_commits_loses_nothing(copying_daemon: Daemon,
     stop.touch()
     out, err = gc_loop.communicate(timeout=600)
     assert gc_loop.returncode == 0, err
-    report = __import__("json").loads(out)
+    report = json.loads(out)
 
-    assert not failures, failures
+    assert not failures, (failures, _errors_in(daemon.log_path))
     assert report["cycles"] >= GC_CYCLES and report["errors"] == []
     assert report["removed"] > 0  # gc did delete while the writers ran
     assert every_kept_object_is_intact(daemon) > 0
@@ -112,3 +113,11 @@ def test_gc_racing_adds_and_commits_loses_nothing(copying_daemon: Daemon,
         assert status["clean"] and status["dataset"] == f"race/w{index}", status
         listed = daemon.ws_json("ls", f"race/w{index}", cwd=root)["files"]
         assert len(listed) == 4
+
+
+def _errors_in(log: Path) -> str:
+    """The daemon's logged errors (with their tracebacks), to say why a worker failed."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(line for line in text.splitlines()
+                     if "ERROR" in line or line.startswith((" ", "Traceback", "sqlalchemy",
+                                                             "psycopg")))[-6000:]

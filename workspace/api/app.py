@@ -19,6 +19,7 @@ from workspace.api.access import Access
 from workspace.api.bodylimit import BodyLimit
 from workspace.api.fdpass import FdTickets
 from workspace.api.notices import NoticeHeaders
+from workspace.api.route_table import RouteLabels
 from workspace.api.routes import access as access_routes
 from workspace.api.routes import (
     accounts,
@@ -28,13 +29,16 @@ from workspace.api.routes import (
     files,
     locks,
     maintenance,
+    metrics,
     operations,
     remotes,
     workspaces,
 )
 from workspace.api.ttlcache import TtlCache
+from workspace.audit.checkpoint_file import CHECKPOINT_FILE
 from workspace.config import Settings
 from workspace.errors import InvalidInput, NotFound, WorkspaceError
+from workspace.metrics import Metrics, MetricsMiddleware
 from workspace.workspaces.context import ServiceContext
 
 log = logging.getLogger("workspace.api")
@@ -54,6 +58,10 @@ def create_app(ctx: ServiceContext, settings: Settings, access: Access) -> FastA
     for module in (workspaces, operations, datasets, files, aliases, locks, audit, accounts,
                    access_routes, maintenance, remotes):
         app.include_router(module.router, prefix="/v1")
+    app.state.metrics = Metrics(ctx, checkpoint_file=settings.audit_log_path / CHECKPOINT_FILE,
+                                cache_seconds=settings.metrics_cache_seconds)
+    app.include_router(metrics.router)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, label=RouteLabels(app))
     _install_error_handlers(app)
     app.add_middleware(NoticeHeaders)
     return app

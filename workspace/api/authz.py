@@ -3,13 +3,16 @@
 A route lists exactly one requirement in its ``dependencies``:
 
 - ``require(resolver)``: the resolver turns the request into (action, resource)
-  checks, e.g. ("write", "vision/cats"); each must be allowed by the policy;
+  checks, e.g. ("write", "vision/cats"); each must be allowed by the policy
+  (``require_unless`` adds one exemption that needs no identity: ``/metrics``);
 - ``authenticated()``: any known, enabled user (their own workspaces, health);
 - ``public()``: no identity needed (password login).
 
 ``tests/api/test_route_coverage.py`` fails when a route has none, so a new
-route cannot ship without an authorization decision. A denial is recorded in
-the audit log (by ``policy.audited.permitted``, which decides) and answered with 403.
+route cannot ship without an authorization decision; the dashboard's pages
+(``workspace/web/``) declare theirs the same way. A denial is recorded in the
+audit log (by ``policy.audited.permitted``, which decides) and answered with
+403; every decision is counted in the metrics.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from workspace.api.access import Access
-from workspace.api.deps import get_access, get_caller, get_context
+from workspace.api.deps import get_access, get_caller, get_context, get_settings
 from workspace.auth import Caller
+from workspace.config import Settings
 from workspace.errors import PermissionDenied
+from workspace.metrics import Metrics
 from workspace.policy import Authorizer
 from workspace.policy.audited import HOLDS, permitted
 from workspace.workspaces.context import ServiceContext
@@ -60,11 +65,26 @@ def require(resolver: Resolver) -> Any:
                         access: Access = Depends(get_access)) -> Caller:
         facts = Facts(caller, dict(request.query_params), await _json_body(request), ctx,
                       access)
-        if not (getattr(resolver, "pure", False) and _known_allowed(facts, resolver)):
-            await run_in_threadpool(_decide, facts, resolver)
+        await _authorize(request, facts, resolver)
         return caller
 
     return _marked(authorize, Requirement("policy", resolver.__name__))
+
+
+def require_unless(exempt: Callable[[Request], bool], resolver: Resolver) -> Any:
+    """``require(resolver)``, except that a request ``exempt`` lets through needs no
+    identity at all (``/metrics`` from the loopback address, when a setting allows it)."""
+    async def authorize(request: Request, ctx: ServiceContext = Depends(get_context),
+                        settings: Settings = Depends(get_settings),
+                        access: Access = Depends(get_access)) -> None:
+        if exempt(request):
+            return
+        caller = await get_caller(request, ctx, settings, access)
+        await _authorize(request, Facts(caller, dict(request.query_params), {}, ctx, access),
+                         resolver)
+
+    return _marked(authorize, Requirement("policy", f"{resolver.__name__}, unless "
+                                                    f"{exempt.__name__}"))
 
 
 def authenticated() -> Any:
@@ -84,6 +104,20 @@ def public() -> Any:
 def _marked(dependency: Callable[..., Awaitable[Any]], requirement: Requirement) -> Any:
     dependency.requirement = requirement  # type: ignore[attr-defined]
     return Depends(dependency)
+
+
+async def _authorize(request: Request, facts: Facts, resolver: Resolver) -> None:
+    """Decide (from memory when it can), and count the decision for the metrics."""
+    metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+    try:
+        if not (getattr(resolver, "pure", False) and _known_allowed(facts, resolver)):
+            await run_in_threadpool(_decide, facts, resolver)
+    except PermissionDenied:
+        if metrics is not None:
+            metrics.authorization(allowed=False)
+        raise
+    if metrics is not None:
+        metrics.authorization(allowed=True)
 
 
 def _known_allowed(facts: Facts, resolver: Resolver) -> bool:

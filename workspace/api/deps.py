@@ -13,7 +13,7 @@ from workspace.api import notices
 from workspace.api.access import Access
 from workspace.api.peercred import Peer, peer_from_state
 from workspace.api.ttlcache import TtlCache
-from workspace.auth import Caller, api_tokens, find_local
+from workspace.auth import Caller, api_tokens, find_local, throttle
 from workspace.auth.authenticate import authenticate_bearer
 from workspace.auth.unix_groups import group_subjects
 from workspace.config import Settings
@@ -95,3 +95,11 @@ ContextDep = Annotated[ServiceContext, Depends(get_context)]
 AccessDep = Annotated[Access, Depends(get_access)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def login_client(request: Request) -> str:
+    """The login throttle's key for where a request comes from: the TCP peer's address,
+    or the Unix socket peer's uid (a local user guessing another's password)."""
+    peer = peer_from_state(request.state)
+    host = request.client.host if request.client is not None else None
+    return throttle.client_key(host, peer_uid=None if peer is None else peer.uid)

@@ -21,6 +21,7 @@ from workspace.workspaces import registry
 ADMIN_USERS = "admin:users"
 ADMIN_POLICY = "admin:policy"
 ADMIN_AUDIT = "admin:audit"
+ADMIN_METRICS = "admin:metrics"
 ADMIN_REMOTES = "admin:remotes"
 ADMIN_STORE = "admin:store"
 

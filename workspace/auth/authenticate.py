@@ -67,6 +67,7 @@ def login(
     now: datetime,
     refusals: Tally,
     policy: throttle.ThrottlePolicy = throttle.DEFAULT_POLICY,
+    door: str = "api",
 ) -> Caller:
     """The user ``name`` if ``password`` is theirs; otherwise ``AuthenticationRequired``.
 
@@ -76,9 +77,11 @@ def login(
     Attempts refused without a check (malformed, or throttled) cost the
     sender nothing, so they are aggregated in ``refusals`` (per client and
     name: the first at once, then a count), never written one row each.
+    ``door`` (``api`` or ``dashboard``) is recorded with each event.
     """
+    where = _Where(client, door)
     if not 0 < len(name) <= MAX_NAME or not name.isprintable() or len(password) > MAX_LENGTH:
-        _refused(db, refusals, name, client, BAD_CREDENTIALS, now, key=("malformed", client))
+        _refused(db, refusals, name, where, BAD_CREDENTIALS, now, key=("malformed", client))
         raise bad_credentials()  # no account can have such a name or password
     with db.write() as session:
         refusal = throttle.claim(session, name, client, now=now, policy=policy)
@@ -86,23 +89,33 @@ def login(
     if refusal is not None:
         error = refusal.error()
         state = "locked" if refusal.locked else "waiting"
-        _refused(db, refusals, name, client, error.message, now, key=(state, name, client))
+        _refused(db, refusals, name, where, error.message, now, key=(state, name, client))
         raise error
     ok, new_hash = _check(hasher, candidate, password)
     with db.write() as session:
-        _record_outcome(session, name, client, candidate, ok, new_hash, now=now, policy=policy)
+        _record_outcome(session, name, where, candidate, ok, new_hash, now=now, policy=policy)
     if not ok or candidate.caller is None:
         raise bad_credentials()
     return candidate.caller
 
 
-def _refused(db: Database, refusals: Tally, name: str, client: str, why: str,
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a login comes from: the throttle's client key, and the door it used."""
+
+    client: str
+    door: str
+
+    def detail(self, why: str) -> dict[str, str]:
+        return {"via": "password", "why": why, "client": self.client, "door": self.door}
+
+
+def _refused(db: Database, refusals: Tally, name: str, where: _Where, why: str,
              now: datetime, *, key: tuple[str, ...]) -> None:
     actor = name[:MAX_NAME] if name.isprintable() else repr(name)[:MAX_NAME]
     refusals.note(db, ("login", *key), actor=actor,
-                  action=Action.ACCOUNT_LOGIN_FAILURE,
-                  detail={"via": "password", "why": why, "client": client},
-                  message=f"login as {actor} from {client} refused unchecked: {why}",
+                  action=Action.ACCOUNT_LOGIN_FAILURE, detail=where.detail(why),
+                  message=f"login as {actor} from {where.client} refused unchecked: {why}",
                   now=now)
 
 
@@ -121,25 +134,24 @@ def _check(hasher: PasswordHasher, candidate: _Candidate, password: str) -> tupl
 
 
 def _record_outcome(
-    session: Session, name: str, client: str, candidate: _Candidate, ok: bool,
+    session: Session, name: str, where: _Where, candidate: _Candidate, ok: bool,
     new_hash: str | None, *, now: datetime, policy: throttle.ThrottlePolicy,
 ) -> None:
     if not ok or candidate.caller is None:
-        throttle.failed(session, name, client, now=now, policy=policy)
-        _audit(session, name, client, ok=False, why=BAD_CREDENTIALS)
+        throttle.failed(session, name, where.client, now=now, policy=policy)
+        _audit(session, name, where, ok=False, why=BAD_CREDENTIALS)
         return
-    throttle.succeeded(session, name, client)
-    _audit(session, candidate.caller.name, client, ok=True, why="password")
+    throttle.succeeded(session, name, where.client)
+    _audit(session, candidate.caller.name, where, ok=True, why="password")
     user_id = candidate.caller.user_id
     # Upgrade the hash only if nobody changed the password while we were verifying.
     if new_hash and credentials.password_hash(session, user_id) == candidate.hashed:
         credentials.set_password_hash(session, user_id, new_hash, now=now)
 
 
-def _audit(session: Session, name: str, client: str, *, ok: bool, why: str) -> None:
+def _audit(session: Session, name: str, where: _Where, *, ok: bool, why: str) -> None:
     action = Action.ACCOUNT_LOGIN_SUCCESS if ok else Action.ACCOUNT_LOGIN_FAILURE
-    record(session, actor=name, action=action,
-           detail={"via": "password", "why": why, "client": client})
+    record(session, actor=name, action=action, detail=where.detail(why))
 
 
 def set_password(

@@ -65,7 +65,7 @@ from workspace.watch.barrier import Barrier
 from workspace.watch.inotify import Inotify, user_watch_limit
 from workspace.watch.tree import Hub, Key, Snapshot, WatchedTree
 from workspace.workspaces import local
-from workspace.workspaces.context import ServiceContext, WatchView
+from workspace.workspaces.context import ServiceContext, WatchStats, WatchView
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,13 @@ class WorkspaceWatcher:
             return None
         tree.settle(snap, state)
         return state
+
+    def stats(self) -> WatchStats:
+        with self._hub.lock:
+            trees = list(self._trees.values())
+            return WatchStats(paths=len(trees), unwatched=sum(1 for t in trees if t.unwatched),
+                              watches=self._hub.in_use, budget=self._hub.budget,
+                              full_scans=self.full_scans, overflows=self.overflows)
 
     @staticmethod
     def _note_unwatched(tree: WatchedTree, view: WatchView) -> WatchView:

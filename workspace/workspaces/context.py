@@ -48,6 +48,19 @@ class WatchView:
     note: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class WatchStats:
+    """The watcher's state, for metrics: tracked paths known (and how many are too big to
+    watch), inotify watches used out of its budget, full scans and queue overflows so far."""
+
+    paths: int
+    unwatched: int
+    watches: int
+    budget: int
+    full_scans: int
+    overflows: int
+
+
 class Watcher(Protocol):
     """The workspace watcher (``workspace/watch/``), seen from the services."""
 
@@ -55,6 +68,8 @@ class Watcher(Protocol):
                     tracked: TrackedPath) -> AbstractContextManager[WatchView]: ...
 
     def changing(self, workspace_id: int, relpath: str) -> AbstractContextManager[None]: ...
+
+    def stats(self) -> WatchStats: ...
 
 
 class ObjectSource(Protocol):

@@ -15,8 +15,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from workspace.api.authz import authenticated, public, require
-from workspace.api.deps import AccessDep, CallerDep, ContextDep, SettingsDep
-from workspace.api.peercred import peer_from_state
+from workspace.api.deps import AccessDep, CallerDep, ContextDep, SettingsDep, login_client
 from workspace.api.resources import ADMIN_USERS, admin, self_or_admin, token_owner
 from workspace.api.schemas import Body, encode
 from workspace.auth import accounts, api_tokens, authenticate, throttle, tokens
@@ -105,7 +104,7 @@ def login(body: LoginBody, request: Request, ctx: ContextDep, access: AccessDep,
     keys, hasher = access.require_keys(), access.require_hasher()
     policy = throttle.ThrottlePolicy(base=timedelta(seconds=settings.login_backoff_base))
     caller = authenticate.login(ctx.db, hasher, body.name, body.password,
-                                client=_client(request), now=datetime.now(UTC),
+                                client=login_client(request), now=datetime.now(UTC),
                                 refusals=access.refusals, policy=policy)
     issued = tokens.issue(keys, user_id=caller.user_id, ttl=timedelta(minutes=body.ttl_minutes))
     return encode({"token": issued.token, "expires_at": issued.expires_at, "user": caller.name})
@@ -155,14 +154,6 @@ def _set_disabled(ctx: Any, access: Any, caller: Any, name: str, disabled: bool)
             session, caller, name, disabled,
             is_last_admin=lambda who: access.is_last_admin(session, who))
         return encode({"user": accounts.as_dict(account)}, status_code=201)
-
-
-def _client(request: Request) -> str:
-    """The throttle's key for where a login comes from: the TCP peer's address, or the
-    Unix socket peer's uid (a local user guessing another's password)."""
-    peer = peer_from_state(request.state)
-    host = request.client.host if request.client is not None else None
-    return throttle.client_key(host, peer_uid=None if peer is None else peer.uid)
 
 
 def _token(info: Any, now: datetime) -> dict[str, Any]:
