@@ -4,8 +4,9 @@
 event chained to 64 zeros. The event is written in the same transaction as
 the change it records, so both exist or neither does (store rule 8). The
 chain must not fork: SQLite write transactions begin IMMEDIATE (one writer at
-a time), and on PostgreSQL an advisory transaction lock serializes appenders
-across daemons sharing the database.
+a time), and on PostgreSQL every write transaction first takes one advisory
+lock (``db/engine.py``), which serializes appenders across daemons sharing
+the database.
 
 Each appended event's ``(id, hash)`` is also left in ``session.info`` under
 ``APPENDED`` (and ``URGENT`` is set when the event changes who may do what):
@@ -25,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from workspace.audit.tags import SECURITY_RELEVANT, Action
 from workspace.db.base import utcnow
+from workspace.db.engine import take_writer_lock
 from workspace.db.models import AuditEvent
 from workspace.db.queries import audit as queries
 
 GENESIS = "0" * 64
-_CHAIN_LOCK_KEY = 0x77730001  # any constant shared by every daemon on one database
 APPENDED = "workspace.audit.appended"
 URGENT = "workspace.audit.urgent"
 
@@ -108,5 +109,6 @@ def iso(at: datetime) -> str:
 
 
 def _lock_chain(session: Session) -> None:
+    """Sessions from ``Database.write`` hold it already; others (migrations) take it here."""
     if session.get_bind().dialect.name == "postgresql":
-        queries.lock_chain_postgres(session, _CHAIN_LOCK_KEY)
+        take_writer_lock(session)

@@ -4,8 +4,13 @@ SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL``:
 readers never wait for the writer, and a committed version survives power
 loss. Write transactions begin ``IMMEDIATE`` so two writers serialize at
 BEGIN instead of failing at COMMIT; that also keeps the audit hash chain
-linear. PostgreSQL gets the same guarantee from an advisory lock taken in
-``audit`` when the chain is extended.
+linear. PostgreSQL write transactions get the same guarantee from a
+transaction-scoped advisory lock taken first thing (``WRITER_LOCK_KEY``,
+shared by every daemon on one database): writers run one at a time on both
+databases. Without it two PostgreSQL writers could both find an object row
+missing and both insert it (a unique violation), or one could hold the audit
+chain's lock while waiting for a row the other inserted (a deadlock). Write
+transactions are short (file work happens outside them), so this costs little.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +30,7 @@ from workspace.errors import DiskFull, WorkspaceError
 
 SQLITE_FULL = 13
 PG_DISK_FULL = "53100"
+WRITER_LOCK_KEY = 0x77730001  # any constant shared by every daemon on one database
 _SOURCE_TREE_MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 
@@ -61,6 +67,8 @@ class Database:
     def write(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         with self._space_errors(), self._write() as session, session.begin():
+            if not self.is_sqlite:
+                take_writer_lock(session)
             yield session
 
     @contextmanager
@@ -85,6 +93,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def take_writer_lock(session: Session) -> None:
+    """PostgreSQL: wait until no other write transaction runs (released at commit/rollback)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
 
 
 def _is_full(orig: BaseException | None) -> bool:

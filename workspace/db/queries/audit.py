@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, func, select, text, type_coerce
+from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from workspace.db.models import AuditEvent
@@ -44,10 +44,6 @@ def head(session: Session) -> tuple[int, str] | None:
     stmt = select(_TABLE.c.id, _TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
     row = session.execute(stmt).first()
     return None if row is None else (row.id, row.hash)
-
-
-def lock_chain_postgres(session: Session, key: int) -> None:
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def chain_batch(session: Session, *, after: int | None, limit: int) -> Sequence[Sequence[Any]]:
