@@ -6,9 +6,12 @@ owner); with ``read_data`` every object is re-hashed (``store/fsck.py``).
 An object that is corrupt, of the wrong size or kind, or owned by someone
 else cannot be trusted: it is moved to quarantine, and it and every missing
 one is recorded as damaged, which makes the versions holding it refuse to be
-served (``datasets/availability.py``). ``repair`` brings damaged objects back
-from a repair source (``repair.py``) and makes writable objects read-only
-again. The database's own references are checked too (``db/queries/consistency``).
+served (``datasets/availability.py``). An object ``ws gc --evict`` dropped
+(recorded in ``evicted_objects``) is absent on purpose: it is counted as
+evicted, not missing. ``repair`` brings damaged objects back from a repair
+source (``repair.py``) and makes
+writable objects read-only again. The database's own references are checked
+too (``db/queries/consistency``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ _UNTRUSTED = {"corrupt", "size", "type", "owner"}
 class _Run:
     findings: list[Finding] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    evicted: int = 0
     objects: int = 0
     bytes: int = 0
     verified: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # fanout -> counts
@@ -80,8 +84,12 @@ def _scan_group(ctx: ServiceContext, liveness: Liveness, run: _Run, rehasher: Re
     for fanout in fanouts:
         findings, sizes = inspect(ctx.store, fanout, expected)
         run.findings += findings
-        run.missing += sorted(oid for oid in expected if oid.startswith(fanout)
-                              and oid not in sizes)
+        absent = [oid for oid in expected if oid.startswith(fanout) and oid not in sizes]
+        if absent:
+            with ctx.db.read() as session:
+                evicted = hq.evicted_among(session, ctx.store.store_id, absent)
+            run.evicted += len(evicted)
+            run.missing += sorted(oid for oid in absent if oid not in evicted)
         run.objects += len(sizes)
         run.bytes += sum(sizes.values())
         if rehasher is not None:
@@ -150,8 +158,8 @@ def _finish(ctx: ServiceContext, caller: Caller, run: _Run, database: list[str],
         problems = _problems(run, database, {d["oid"] for d in still}, set(modes))
         ok = not still and all(p["resolved"] for p in problems)
         summary = {"ok": ok, "read_data": read_data, "objects": run.objects,
-                   "bytes": run.bytes, "problems": len(problems), "damaged": len(still),
-                   "repaired": len(fixed)}
+                   "bytes": run.bytes, "evicted": run.evicted, "problems": len(problems),
+                   "damaged": len(still), "repaired": len(fixed)}
         record(session, actor=caller.name, action=Action.STORE_FSCK_RUN, detail=summary)
         verified = last_verified(session, ctx.store.store_id)
     return {**summary, "problems": problems, "damaged": still, "repaired": fixed,

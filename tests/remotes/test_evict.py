@@ -1,0 +1,92 @@
+"""`ws gc --evict` against real daemons, a real S3 server on loopback and a file:// remote.
+
+Evicting drops local objects the default remote holds and no workspace links;
+a later checkout fetches them back (verified); fsck knows them as evicted, not
+missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import blake3
+import pytest
+
+from tests.gc.helpers import object_path
+from tests.remotes.conftest import DaemonFactory, make_project
+from tests.support.daemon import Daemon, give, tree_of
+from tests.support.runtime import Identity, Runtime
+
+NOT_FOUND, DENIED = 3, 4
+
+
+def _oids(daemon: Daemon, ref: str, cwd: Path) -> dict[str, str]:
+    return {f["path"]: f["oid"] for f in daemon.ws_json("ls", ref, cwd=cwd)["files"]}
+
+
+def _pushed_then_one_more(daemon: Daemon, project: Path, remote_url: str) -> None:
+    """vision/cats@1 pushed to the default remote; @2 adds late.bin, never pushed."""
+    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
+    daemon.ws("remote", "add", "origin", remote_url, "--default", cwd=project)
+    daemon.ws("push", "vision/cats", cwd=project)
+    (project / "data" / "late.bin").write_bytes(os.urandom(5000))
+    give(project, daemon.owner)
+    daemon.ws("commit", "data", "-m", "v2: one more file", cwd=project)
+
+
+def test_evict_then_checkout_fetches_the_bytes_back(
+        database_url: str, remote_url: str, start_daemon: DaemonFactory, runtime: Runtime,
+        alice: Identity) -> None:
+    daemon = start_daemon(database_url)
+    project = make_project(runtime, alice, daemon, small=4, large=1)
+    refused = daemon.ws("gc", "--evict", cwd=project, check=False)
+    assert refused.returncode == NOT_FOUND and "default remote" in refused.stderr
+    _pushed_then_one_more(daemon, project, remote_url)
+    before = tree_of(project / "data")
+    oids = _oids(daemon, "vision/cats@2", project)
+    for path in oids:  # the workspace keeps only small/000.txt linked
+        if path != "small/000.txt":
+            (project / "data" / path).unlink()
+    on_remote = {p: o for p, o in oids.items() if p not in ("small/000.txt", "late.bin")}
+
+    dry = daemon.ws_json("gc", "--evict", "--dry-run", cwd=project)["evict"]
+    assert (dry["dry_run"], dry["evicted"], dry["remote"]) == (True, 4, "origin")
+    assert all(object_path(daemon, o).exists() for o in oids.values())  # nothing removed
+
+    done = daemon.ws_json("gc", "--evict", cwd=project)["evict"]
+    assert (done["evicted"], done["linked"], done["not_on_remote"]) == (4, 1, 1)
+    assert done["evicted_bytes"] == sum(len(before[p]) for p in on_remote)
+    assert not any(object_path(daemon, o).exists() for o in on_remote.values())
+    assert object_path(daemon, oids["small/000.txt"]).exists()  # linked in a workspace
+    assert object_path(daemon, oids["late.bin"]).exists()  # the remote lacks it
+    checked = daemon.ws_json("fsck", cwd=project)
+    assert (checked["ok"], checked["evicted"], checked["problems"]) == (True, 4, [])
+
+    daemon.ws("get", "vision/cats@2", "fresh", cwd=project)
+    assert tree_of(project / "fresh") == before
+    for oid in on_remote.values():
+        assert blake3.blake3(object_path(daemon, oid).read_bytes()).hexdigest() == oid
+    assert daemon.ws_json("fsck", "--read-data", cwd=project)["evicted"] == 0
+    events = daemon.ws_json("audit", "--user", alice.name, cwd=project)["events"]
+    evicted = [e["detail"] for e in events if e["action"] == "remote:object:evict"]
+    assert [(d["evicted"], d["remote"]) for d in evicted] == [(4, "origin")]
+    assert any(e["action"] == "remote:object:fetch" for e in events)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create separate Unix users")
+def test_only_an_admin_may_evict(bucket: str, start_daemon: DaemonFactory, runtime: Runtime,
+                                 alice: Identity) -> None:
+    daemon = start_daemon(shared=True)
+    project = make_project(runtime, alice, daemon, small=2, large=0)
+    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
+    daemon.ws("remote", "add", "origin", f"s3://{bucket}/r", "--default", cwd=project)
+    daemon.ws("push", "vision/cats", cwd=project)
+    bob = runtime.user("bob")
+    daemon.ws("user", "add", bob.name, cwd=project)
+    daemon.ws("role", "grant", bob.name, "maintainer", "vision/*", cwd=project)
+    place = runtime.make_dir(bob, "ws-bob")
+    refused = daemon.ws("gc", "--evict", cwd=place, user=bob, check=False)
+    assert refused.returncode == DENIED, refused.stderr
+    assert all(object_path(daemon, o).exists()
+               for o in _oids(daemon, "vision/cats", project).values())
