@@ -1,12 +1,14 @@
-"""`ws gc --evict` against real daemons, a real S3 server on loopback and a file:// remote.
+"""`ws gc --evict` and `ws fsck --repair` from a remote, against real daemons, a real S3
+server on loopback and a file:// remote.
 
 Evicting drops local objects the default remote holds and no workspace links;
 a later checkout fetches them back (verified); fsck knows them as evicted, not
-missing.
+missing; a damaged object is restored from the remote by `ws fsck --repair`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from tests.remotes.conftest import DaemonFactory, make_project
 from tests.support.daemon import Daemon, give, tree_of
 from tests.support.runtime import Identity, Runtime
 
-NOT_FOUND, DENIED = 3, 4
+NOT_FOUND, DENIED, CORRUPT = 3, 4, 7
 
 
 def _oids(daemon: Daemon, ref: str, cwd: Path) -> dict[str, str]:
@@ -72,6 +74,42 @@ def test_evict_then_checkout_fetches_the_bytes_back(
     evicted = [e["detail"] for e in events if e["action"] == "remote:object:evict"]
     assert [(d["evicted"], d["remote"]) for d in evicted] == [(4, "origin")]
     assert any(e["action"] == "remote:object:fetch" for e in events)
+
+
+def test_fsck_repair_restores_a_corrupt_and_a_missing_object_from_the_remote(
+        remote_url: str, start_daemon: DaemonFactory, runtime: Runtime,
+        alice: Identity) -> None:
+    daemon = start_daemon()
+    project = make_project(runtime, alice, daemon, small=3, large=1)
+    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
+    daemon.ws("remote", "add", "origin", remote_url, "--default", cwd=project)
+    daemon.ws("push", "vision/cats", cwd=project)
+    oids = _oids(daemon, "vision/cats@1", project)
+    good = tree_of(project / "data")
+    corrupt, missing = oids["big0.bin"], oids["small/001.txt"]
+    target = object_path(daemon, corrupt)
+    target.chmod(0o644)  # as root: nothing but the mode stands in the way
+    with open(target, "r+b") as handle:  # the workspace's link shares the damage
+        handle.write(b"\x00not the bytes")
+    target.chmod(0o444)
+    (project / "data" / "small" / "001.txt").unlink()  # no workspace copy left
+    object_path(daemon, missing).unlink()
+
+    found = daemon.ws("fsck", "--read-data", "--json", cwd=project, check=False)
+    assert found.returncode == CORRUPT, found.stderr
+    assert sorted(p["kind"] for p in json.loads(found.stdout)["problems"]) == [
+        "corrupt", "missing"]
+    repaired = daemon.ws_json("fsck", "--repair", cwd=project)
+    assert repaired["ok"]
+    assert sorted((r["oid"], r["source"]) for r in repaired["repaired"]) == sorted(
+        [(corrupt, "remote:origin"), (missing, "remote:origin")])
+    for oid in (corrupt, missing):
+        assert blake3.blake3(object_path(daemon, oid).read_bytes()).hexdigest() == oid
+    daemon.ws("get", "vision/cats@1", "again", cwd=project)
+    assert tree_of(project / "again") == good
+    events = daemon.ws_json("audit", "--user", alice.name, cwd=project)["events"]
+    sources = [e["detail"]["source"] for e in events if e["action"] == "store:object:repair"]
+    assert sources == ["remote:origin", "remote:origin"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create separate Unix users")

@@ -9,7 +9,7 @@ one is recorded as damaged, which makes the versions holding it refuse to be
 served (``datasets/availability.py``). An object ``ws gc --evict`` dropped
 (recorded in ``evicted_objects``) is absent on purpose: it is counted as
 evicted, not missing. ``repair`` brings damaged objects back from a repair
-source (``repair.py``) and makes
+source (``repair.py``: workspace copies, then the default remote) and makes
 writable objects read-only again. The database's own references are checked
 too (``db/queries/consistency``).
 """
@@ -27,8 +27,9 @@ from workspace.db.queries import health as hq
 from workspace.db.queries.consistency import all_checks
 from workspace.maintenance.gc import exclusive
 from workspace.maintenance.references import Liveness, referenced_sizes
-from workspace.maintenance.repair import RepairSource, WorkspaceCopies, restore
+from workspace.maintenance.repair import RemoteCopy, RepairSource, WorkspaceCopies, restore
 from workspace.maintenance.verification import last_verified, mark_damaged, record_slices
+from workspace.remotes.backend import RemoteOptions
 from workspace.store.fsck import Finding, Rehasher, inspect
 from workspace.store.gc import GROUP
 from workspace.store.pins import FANOUTS
@@ -49,19 +50,29 @@ class _Run:
 
 def check(ctx: ServiceContext, caller: Caller, *, read_data: bool, repair: bool,
           reporter: Reporter = Reporter(), sources: list[RepairSource] | None = None,
-          ) -> dict[str, Any]:
-    """One fsck run (audited); ``ok`` is False if anything is still wrong at the end."""
+          remote: RemoteOptions | None = None) -> dict[str, Any]:
+    """One fsck run (audited); ``ok`` is False if anything is still wrong at the end.
+
+    Repair sources: ``sources``, else workspace copies, then (given ``remote``) the
+    default remote."""
     with exclusive(ctx, "fsck"):
         with ctx.db.read() as session:
             database = all_checks(session)
             liveness = Liveness.load(session)
         run = _scan(ctx, liveness, read_data, reporter)
         damaged = _quarantine(ctx, caller, run)
-        fixed = _repair(ctx, caller, sources or [WorkspaceCopies(ctx.db)]) if repair else []
+        fixed = _repair(ctx, caller, sources or _sources(ctx, remote)) if repair else []
         modes = _fix_modes(ctx, run) if repair else []
         if read_data:
             record_slices(ctx.db, ctx.store.store_id, run.verified)
         return _finish(ctx, caller, run, database, damaged, fixed, modes, read_data)
+
+
+def _sources(ctx: ServiceContext, remote: RemoteOptions | None) -> list[RepairSource]:
+    found: list[RepairSource] = [WorkspaceCopies(ctx.db)]
+    if remote is not None:
+        found.append(RemoteCopy(ctx.db, ctx.store, remote))
+    return found
 
 
 def _scan(ctx: ServiceContext, liveness: Liveness, read_data: bool,

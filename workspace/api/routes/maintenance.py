@@ -32,9 +32,12 @@ async def collect(body: GcBody, caller: CallerDep, ctx: ContextDep,
 
 
 @router.post("/fsck", dependencies=[require(admin(ADMIN_STORE))])
-async def check(body: FsckBody, caller: CallerDep, ctx: ContextDep) -> StreamingResponse:
+async def check(body: FsckBody, caller: CallerDep, ctx: ContextDep,
+                settings: SettingsDep) -> StreamingResponse:
+    remote = RemoteOptions.from_settings(settings)
     return await run_streaming(lambda reporter: fsck.check(
-        ctx, caller, read_data=body.read_data, repair=body.repair, reporter=reporter))
+        ctx, caller, read_data=body.read_data, repair=body.repair, reporter=reporter,
+        remote=remote))
 
 
 @router.post("/prune", dependencies=[require(dataset_in_body("maintain"))])
