@@ -19,12 +19,31 @@ from tests.gc.helpers import object_path
 from tests.remotes.conftest import DaemonFactory, make_project
 from tests.support.daemon import Daemon, give, tree_of
 from tests.support.runtime import Identity, Runtime
+from tests.support.service import run_python
 
 NOT_FOUND, DENIED, CORRUPT = 3, 4, 7
 
 
 def _oids(daemon: Daemon, ref: str, cwd: Path) -> dict[str, str]:
     return {f["path"]: f["oid"] for f in daemon.ws_json("ls", ref, cwd=cwd)["files"]}
+
+
+_STREAM = r"""
+import json, sys
+import httpx
+socket_path, route, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+client = httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), base_url="http://ws",
+                      timeout=60)
+with client.stream("POST", route, json=body) as response:
+    print(json.dumps([json.loads(line) for line in response.iter_lines() if line.strip()]))
+"""
+
+
+def _stream(runtime: Runtime, who: Identity, daemon: Daemon, route: str,
+            body: dict[str, object]) -> list[dict[str, object]]:
+    """The NDJSON events of a long operation, as the CLI receives them (as ``who``)."""
+    out = run_python(runtime, who, _STREAM, str(daemon.socket), route, json.dumps(body))
+    return list(json.loads(out.stdout))
 
 
 def _pushed_then_one_more(daemon: Daemon, project: Path, remote_url: str) -> None:
@@ -65,7 +84,12 @@ def test_evict_then_checkout_fetches_the_bytes_back(
     checked = daemon.ws_json("fsck", cwd=project)
     assert (checked["ok"], checked["evicted"], checked["problems"]) == (True, 4, [])
 
-    daemon.ws("get", "vision/cats@2", "fresh", cwd=project)
+    events = _stream(runtime, alice, daemon, "/v1/get",
+                     {"ref": "vision/cats@2", "path": str(project / "fresh")})
+    starts = [e for e in events if e["event"] == "start"]  # what a terminal's bar shows
+    assert (starts[0]["files"], starts[0]["bytes"]) == (4, done["evicted_bytes"])  # fetching
+    assert [e for e in events if e["event"] == "progress"]
+    assert events[-1]["event"] == "result"
     assert tree_of(project / "fresh") == before
     for oid in on_remote.values():
         assert blake3.blake3(object_path(daemon, oid).read_bytes()).hexdigest() == oid
