@@ -152,3 +152,26 @@ def test_only_an_admin_may_evict(bucket: str, start_daemon: DaemonFactory, runti
     assert refused.returncode == DENIED, refused.stderr
     assert all(object_path(daemon, o).exists()
                for o in _oids(daemon, "vision/cats", project).values())
+
+
+def test_fsck_reports_objects_evicted_to_a_remote_that_was_removed(
+        start_daemon: DaemonFactory, runtime: Runtime, alice: Identity) -> None:
+    daemon = start_daemon()
+    project = make_project(runtime, alice, daemon, small=2, large=0)
+    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
+    url = f"file://{runtime.make_dir(alice, 'remote')}/store"
+    daemon.ws("remote", "add", "origin", url, cwd=project)
+    daemon.ws("push", "vision/cats", cwd=project)
+    for path in _oids(daemon, "vision/cats", project):
+        (project / "data" / path).unlink()
+    assert daemon.ws_json("gc", "--evict", cwd=project)["evict"]["evicted"] == 2
+    daemon.ws("remote", "rm", "origin", cwd=project)
+
+    orphaned = daemon.ws("fsck", "--json", cwd=project, check=False)
+    assert orphaned.returncode == CORRUPT
+    (problem,) = json.loads(orphaned.stdout)["problems"]
+    assert problem["kind"] == "evicted" and "remote origin" in problem["detail"]
+    daemon.ws("remote", "add", "origin", url, "--default", cwd=project)
+    assert daemon.ws_json("fsck", cwd=project)["ok"]
+    daemon.ws("get", "vision/cats", "back", cwd=project)
+    assert len(tree_of(project / "back")) == 2

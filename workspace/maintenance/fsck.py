@@ -24,6 +24,7 @@ from typing import Any
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.db.queries import health as hq
+from workspace.db.queries import remotes as rq
 from workspace.db.queries.consistency import all_checks
 from workspace.maintenance.gc import exclusive
 from workspace.maintenance.references import Liveness, referenced_sizes
@@ -43,6 +44,7 @@ class _Run:
     findings: list[Finding] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     evicted: int = 0
+    evicted_to: dict[str, int] = field(default_factory=dict)  # remote -> objects
     objects: int = 0
     bytes: int = 0
     verified: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # fanout -> counts
@@ -100,6 +102,8 @@ def _scan_group(ctx: ServiceContext, liveness: Liveness, run: _Run, rehasher: Re
             with ctx.db.read() as session:
                 evicted = hq.evicted_among(session, ctx.store.store_id, absent)
             run.evicted += len(evicted)
+            for remote in evicted.values():
+                run.evicted_to[remote] = run.evicted_to.get(remote, 0) + 1
             run.missing += sorted(oid for oid in absent if oid not in evicted)
         run.objects += len(sizes)
         run.bytes += sum(sizes.values())
@@ -167,6 +171,7 @@ def _finish(ctx: ServiceContext, caller: Caller, run: _Run, database: list[str],
              "quarantined_as": row.quarantined_as}
             for row in hq.damaged(session, ctx.store.store_id)]
         problems = _problems(run, database, {d["oid"] for d in still}, set(modes))
+        problems += _orphaned(run, {r.name for r in rq.all_remotes(session)})
         ok = not still and all(p["resolved"] for p in problems)
         summary = {"ok": ok, "read_data": read_data, "objects": run.objects,
                    "bytes": run.bytes, "evicted": run.evicted, "problems": len(problems),
@@ -176,6 +181,14 @@ def _finish(ctx: ServiceContext, caller: Caller, run: _Run, database: list[str],
     return {**summary, "problems": problems, "damaged": still, "repaired": fixed,
             "newly_damaged": damaged, "modes_fixed": modes, "last_verified": verified,
             "checked_at": datetime.now(UTC)}
+
+
+def _orphaned(run: _Run, configured: set[str]) -> list[dict[str, Any]]:
+    """Evicted objects whose remote is no longer configured: no checkout can fetch them."""
+    return [{"kind": "evicted", "oid": None, "resolved": False,
+             "detail": f"{n} object(s) were evicted to remote {remote}, which is no longer "
+             f"configured: add it again (`ws remote add {remote} URL --default`)"}
+            for remote, n in sorted(run.evicted_to.items()) if remote not in configured]
 
 
 def _problems(run: _Run, database: list[str], still: set[str],
