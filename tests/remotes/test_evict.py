@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import blake3
@@ -17,7 +18,7 @@ import pytest
 
 from tests.gc.helpers import object_path
 from tests.remotes.conftest import DaemonFactory, make_project
-from tests.support.daemon import Daemon, give, tree_of
+from tests.support.daemon import Daemon, as_user, give, tree_of
 from tests.support.runtime import Identity, Runtime
 from tests.support.service import run_python
 
@@ -175,3 +176,38 @@ def test_fsck_reports_objects_evicted_to_a_remote_that_was_removed(
     assert daemon.ws_json("fsck", cwd=project)["ok"]
     daemon.ws("get", "vision/cats", "back", cwd=project)
     assert len(tree_of(project / "back")) == 2
+
+
+_READ = r"""
+import hashlib, json, sys
+import workspace
+socket = sys.argv[1]
+fd = workspace.read_bytes("vision/cats", "big0.bin", socket=socket, transport="fd")
+with workspace.open("vision/cats", "small/000.txt", socket=socket, transport="stream") as f:
+    streamed = f.read()
+print(json.dumps([hashlib.sha256(fd).hexdigest(), hashlib.sha256(streamed).hexdigest()]))
+"""
+
+
+def test_python_api_reads_of_evicted_files_fetch_them(
+        start_daemon: DaemonFactory, runtime: Runtime, alice: Identity) -> None:
+    import hashlib
+
+    daemon = start_daemon()
+    project = make_project(runtime, alice, daemon, small=1, large=1)
+    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
+    daemon.ws("remote", "add", "origin", f"file://{runtime.make_dir(alice, 'r')}/s", cwd=project)
+    daemon.ws("push", "vision/cats", cwd=project)
+    before = tree_of(project / "data")
+    for path in before:
+        (project / "data" / path).unlink()
+    assert daemon.ws_json("gc", "--evict", cwd=project)["evict"]["evicted"] == 2
+
+    proc = subprocess.run([runtime.python, "-c", _READ, str(daemon.socket)], env=daemon.env(),
+                          capture_output=True, text=True, timeout=120, cwd=project,
+                          **as_user(runtime, alice))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert json.loads(out) == [hashlib.sha256(before[p]).hexdigest()
+                               for p in ("big0.bin", "small/000.txt")]
+    assert daemon.ws_json("fsck", "--read-data", cwd=project)["evicted"] == 0

@@ -209,15 +209,9 @@ def _granted(tracked: TrackedPath, target: _Target, work: materialize.Plan) -> s
 
 def _fetch_missing(ctx: ServiceContext, caller: Caller, work: materialize.Plan,
                    reporter: Reporter, lease: PinLease) -> None:
-    """Objects the store lacks (evicted, lost) come from the default remote, if any.
-
-    Each is pinned and looked for under its fan-out lock, as ``gc --evict`` unlinks
-    under it: an object seen here stays until the lease ends (linked by then)."""
-    if ctx.object_source is None:
-        return
-    missing = {e.oid: e.size for e in work.link if not ctx.store.pin_existing(lease, e.oid)}
-    if missing:
-        ctx.object_source.fetch(caller, missing, reporter)
+    """Objects the store lacks (evicted, lost) come from the default remote, if any;
+    the lease keeps the others until they are linked."""
+    ctx.ensure_present(caller, {e.oid: e.size for e in work.link}, lease, reporter)
 
 
 @contextmanager
