@@ -125,6 +125,7 @@ ShortText = Annotated[str, Field(max_length=30)]
 
 class GcBody(Body):
     dry_run: bool = False
+    evict: bool = False  # then drop referenced objects the default remote holds
     grace: int | ShortText | None = None  # seconds, or 30m, 24h, 7d
 
 

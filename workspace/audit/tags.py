@@ -52,6 +52,7 @@ class Action(StrEnum):
     REMOTE_DATASET_PUSH = "remote:dataset:push"
     REMOTE_DATASET_PULL = "remote:dataset:pull"
     REMOTE_OBJECT_FETCH = "remote:object:fetch"
+    REMOTE_OBJECT_EVICT = "remote:object:evict"
 
 
 SECURITY_RELEVANT: frozenset[Action] = frozenset({

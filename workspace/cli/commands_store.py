@@ -32,10 +32,14 @@ def gc(
     grace: Annotated[str | None, typer.Option(
         "--grace", metavar="DURATION",
         help="Keep objects changed more recently than this (e.g. 24h); default: gc_grace.")] = None,
+    evict: Annotated[bool, typer.Option(
+        "--evict", help="Then also drop local objects the default remote holds and no "
+        "workspace links; a checkout fetches them back.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Apply the retention rules, then delete the objects no kept version references (admin)."""
-    body: Json = {"dry_run": dry_run, "grace": None if grace is None else parse_duration(grace)}
+    body: Json = {"dry_run": dry_run, "grace": None if grace is None else parse_duration(grace),
+                  "evict": evict}
     answer = _stream(ctx, "/v1/gc", body, "gc", as_json)
     if as_json:
         print_json(answer)
@@ -53,6 +57,18 @@ def gc(
     if answer.get("tmp_removed"):
         say(f"removed {count(answer['tmp_removed'])} stale temporary files, "
               f"{human_size(answer.get('tmp_bytes'))}")
+    if answer.get("evict"):
+        _print_evicted(answer["evict"])
+
+
+def _print_evicted(evicted: Json) -> None:
+    verb = "would evict" if evicted.get("dry_run") else "evicted"
+    say(f"{verb} {count(evicted.get('evicted', 0))} objects, "
+        f"{human_size(evicted.get('evicted_bytes'))} (held by remote {evicted.get('remote')}; "
+        f"of {count(evicted.get('objects', 0))} referenced); kept "
+        f"{count(evicted.get('linked', 0))} linked in workspaces, "
+        f"{count(evicted.get('pinned', 0))} in use, "
+        f"{count(evicted.get('not_on_remote', 0))} not on the remote")
 
 
 def fsck(
@@ -228,10 +244,17 @@ def _numbers(values: object) -> str:
     return ", ".join(numbers) if numbers else "(none)"
 
 
+def _evicted_note(evicted: object) -> str:
+    if not isinstance(evicted, int) or not evicted:
+        return ""
+    return f"; {count(evicted)} evicted to the remote (fetched back on checkout)"
+
+
 def _print_fsck(answer: Json) -> None:
     say(f"checked {count(answer.get('objects', 0))} objects, "
           f"{human_size(answer.get('bytes'))}"
-          f"{' (re-hashed)' if answer.get('read_data') else ''}")
+          f"{' (re-hashed)' if answer.get('read_data') else ''}"
+          f"{_evicted_note(answer.get('evicted'))}")
     for problem in answer.get("problems") or []:
         mark = "fixed" if problem.get("resolved") else "PROBLEM"
         say(f"  {mark}: {problem.get('kind')} {problem.get('oid') or ''} {problem.get('detail')}")

@@ -10,6 +10,10 @@
 - ``damaged_objects``: objects of one store found missing or corrupt (the
   corrupt bytes are in quarantine). Every version whose manifest holds one is
   damaged and refused until ``ws fsck --repair`` restores the object.
+- ``evicted_objects``: objects of one store that ``ws gc --evict`` dropped
+  because the default remote holds them (written before the unlink). Such an
+  object is absent on purpose: fsck does not call it missing, and a checkout
+  fetches it back from the remote (which clears the row).
 - ``scrub_slices``: when each fan-out directory of a store was last re-hashed.
 - ``quotas``: the most bytes the datasets matching a pattern may hold.
 """
@@ -58,6 +62,17 @@ class DamagedObject(Base):
     problem: Mapped[str] = mapped_column(String(16))
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     quarantined_as: Mapped[str | None] = mapped_column(String(200))
+
+
+class EvictedObject(Base):
+    """An object of store ``store_id`` that may be absent because remote ``remote`` holds it."""
+
+    __tablename__ = "evicted_objects"
+    store_id: Mapped[str] = mapped_column(STORE_ID, primary_key=True)
+    oid: Mapped[str] = mapped_column(OID, primary_key=True)
+    remote: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    evicted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ScrubSlice(Base):

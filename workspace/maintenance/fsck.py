@@ -6,9 +6,12 @@ owner); with ``read_data`` every object is re-hashed (``store/fsck.py``).
 An object that is corrupt, of the wrong size or kind, or owned by someone
 else cannot be trusted: it is moved to quarantine, and it and every missing
 one is recorded as damaged, which makes the versions holding it refuse to be
-served (``datasets/availability.py``). ``repair`` brings damaged objects back
-from a repair source (``repair.py``) and makes writable objects read-only
-again. The database's own references are checked too (``db/queries/consistency``).
+served (``datasets/availability.py``). An object ``ws gc --evict`` dropped
+(recorded in ``evicted_objects``) is absent on purpose: it is counted as
+evicted, not missing. ``repair`` brings damaged objects back from a repair
+source (``repair.py``: workspace copies, then the default remote) and makes
+writable objects read-only again. The database's own references are checked
+too (``db/queries/consistency``).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from typing import Any
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.db.queries import health as hq
+from workspace.db.queries import remotes as rq
 from workspace.db.queries.consistency import all_checks
 from workspace.maintenance.gc import exclusive
 from workspace.maintenance.references import Liveness, referenced_sizes
-from workspace.maintenance.repair import RepairSource, WorkspaceCopies, restore
+from workspace.maintenance.repair import RemoteCopy, RepairSource, WorkspaceCopies, restore
 from workspace.maintenance.verification import last_verified, mark_damaged, record_slices
+from workspace.remotes.backend import RemoteOptions
 from workspace.store.fsck import Finding, Rehasher, inspect
 from workspace.store.gc import GROUP
 from workspace.store.pins import FANOUTS
@@ -38,6 +43,8 @@ _UNTRUSTED = {"corrupt", "size", "type", "owner"}
 class _Run:
     findings: list[Finding] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    evicted: int = 0
+    evicted_to: dict[str, int] = field(default_factory=dict)  # remote -> objects
     objects: int = 0
     bytes: int = 0
     verified: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # fanout -> counts
@@ -45,19 +52,29 @@ class _Run:
 
 def check(ctx: ServiceContext, caller: Caller, *, read_data: bool, repair: bool,
           reporter: Reporter = Reporter(), sources: list[RepairSource] | None = None,
-          ) -> dict[str, Any]:
-    """One fsck run (audited); ``ok`` is False if anything is still wrong at the end."""
+          remote: RemoteOptions | None = None) -> dict[str, Any]:
+    """One fsck run (audited); ``ok`` is False if anything is still wrong at the end.
+
+    Repair sources: ``sources``, else workspace copies, then (given ``remote``) the
+    default remote."""
     with exclusive(ctx, "fsck"):
         with ctx.db.read() as session:
             database = all_checks(session)
             liveness = Liveness.load(session)
         run = _scan(ctx, liveness, read_data, reporter)
         damaged = _quarantine(ctx, caller, run)
-        fixed = _repair(ctx, caller, sources or [WorkspaceCopies(ctx.db)]) if repair else []
+        fixed = _repair(ctx, caller, sources or _sources(ctx, remote)) if repair else []
         modes = _fix_modes(ctx, run) if repair else []
         if read_data:
             record_slices(ctx.db, ctx.store.store_id, run.verified)
         return _finish(ctx, caller, run, database, damaged, fixed, modes, read_data)
+
+
+def _sources(ctx: ServiceContext, remote: RemoteOptions | None) -> list[RepairSource]:
+    found: list[RepairSource] = [WorkspaceCopies(ctx.db)]
+    if remote is not None:
+        found.append(RemoteCopy(ctx.db, ctx.store, remote))
+    return found
 
 
 def _scan(ctx: ServiceContext, liveness: Liveness, read_data: bool,
@@ -80,8 +97,14 @@ def _scan_group(ctx: ServiceContext, liveness: Liveness, run: _Run, rehasher: Re
     for fanout in fanouts:
         findings, sizes = inspect(ctx.store, fanout, expected)
         run.findings += findings
-        run.missing += sorted(oid for oid in expected if oid.startswith(fanout)
-                              and oid not in sizes)
+        absent = [oid for oid in expected if oid.startswith(fanout) and oid not in sizes]
+        if absent:
+            with ctx.db.read() as session:
+                evicted = hq.evicted_among(session, ctx.store.store_id, absent)
+            run.evicted += len(evicted)
+            for remote in evicted.values():
+                run.evicted_to[remote] = run.evicted_to.get(remote, 0) + 1
+            run.missing += sorted(oid for oid in absent if oid not in evicted)
         run.objects += len(sizes)
         run.bytes += sum(sizes.values())
         if rehasher is not None:
@@ -148,15 +171,24 @@ def _finish(ctx: ServiceContext, caller: Caller, run: _Run, database: list[str],
              "quarantined_as": row.quarantined_as}
             for row in hq.damaged(session, ctx.store.store_id)]
         problems = _problems(run, database, {d["oid"] for d in still}, set(modes))
+        problems += _orphaned(run, {r.name for r in rq.all_remotes(session)})
         ok = not still and all(p["resolved"] for p in problems)
         summary = {"ok": ok, "read_data": read_data, "objects": run.objects,
-                   "bytes": run.bytes, "problems": len(problems), "damaged": len(still),
-                   "repaired": len(fixed)}
+                   "bytes": run.bytes, "evicted": run.evicted, "problems": len(problems),
+                   "damaged": len(still), "repaired": len(fixed)}
         record(session, actor=caller.name, action=Action.STORE_FSCK_RUN, detail=summary)
         verified = last_verified(session, ctx.store.store_id)
     return {**summary, "problems": problems, "damaged": still, "repaired": fixed,
             "newly_damaged": damaged, "modes_fixed": modes, "last_verified": verified,
             "checked_at": datetime.now(UTC)}
+
+
+def _orphaned(run: _Run, configured: set[str]) -> list[dict[str, Any]]:
+    """Evicted objects whose remote is no longer configured: no checkout can fetch them."""
+    return [{"kind": "evicted", "oid": None, "resolved": False,
+             "detail": f"{n} object(s) were evicted to remote {remote}, which is no longer "
+             f"configured: add it again (`ws remote add {remote} URL --default`)"}
+            for remote, n in sorted(run.evicted_to.items()) if remote not in configured]
 
 
 def _problems(run: _Run, database: list[str], still: set[str],

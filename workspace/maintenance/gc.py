@@ -20,17 +20,22 @@ from workspace.auth import Caller
 from workspace.config import RetentionRule
 from workspace.db.queries import upkeep as q
 from workspace.errors import Conflict
+from workspace.maintenance.evict import Evictor
 from workspace.maintenance.references import Liveness, referenced_in_fanouts, still_referenced
 from workspace.maintenance.retention import apply_rules
+from workspace.remotes.backend import RemoteOptions
 from workspace.store.gc import Sweeper
 from workspace.store.pins import FANOUTS
 from workspace.workspaces.context import Reporter, ServiceContext
 
 
 def collect(ctx: ServiceContext, caller: Caller, *, grace: int, dry_run: bool,
-            rules: Sequence[RetentionRule], reporter: Reporter = Reporter()) -> dict[str, Any]:
-    """One gc run; audited unless ``dry_run`` (which changes nothing)."""
+            rules: Sequence[RetentionRule], reporter: Reporter = Reporter(),
+            evict: RemoteOptions | None = None) -> dict[str, Any]:
+    """One gc run; audited unless ``dry_run`` (which changes nothing). With ``evict``,
+    then drop referenced objects the default remote holds (``evict.py``)."""
     with exclusive(ctx, "gc"):
+        evictor = None if evict is None else Evictor.open(ctx, evict, dry_run=dry_run)
         with (ctx.db.read() if dry_run else ctx.db.write()) as session:
             retention = apply_rules(session, caller, rules, dry_run=dry_run)
         liveness = _liveness(ctx, retention if dry_run else [])
@@ -46,7 +51,20 @@ def collect(ctx: ServiceContext, caller: Caller, *, grace: int, dry_run: bool,
                 record(session, actor=caller.name, action=Action.STORE_GC_RUN,
                        detail={k: v for k, v in result.items() if k != "retention"}
                        | {"pruned": sum(len(r["pruned"]) for r in retention)})
+        if evictor is not None:
+            result["evict"] = _evict(ctx, caller, evictor, liveness, dry_run, reporter)
         return result
+
+
+def _evict(ctx: ServiceContext, caller: Caller, evictor: Evictor, liveness: Liveness,
+           dry_run: bool, reporter: Reporter) -> dict[str, Any]:
+    reporter.start(FANOUTS, 0)
+    report = asdict(evictor.run(lambda first, last: _snapshot(ctx, liveness, first, last),
+                                reporter.update))
+    if not dry_run:
+        with ctx.db.write() as session:
+            record(session, actor=caller.name, action=Action.REMOTE_OBJECT_EVICT, detail=report)
+    return {"dry_run": dry_run, **report}
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.db import Database
+from workspace.db.queries import health as hq
 from workspace.db.queries import remotes as rq
 from workspace.remotes import inventory, transfer
 from workspace.remotes.backend import RemoteOptions, open_backend
@@ -45,6 +46,8 @@ class RemoteFetcher:
         transfer.download(self._store, backend, present, held,
                           concurrency=self._options.concurrency, tally=tally)
         with self._db.write() as session:
+            hq.clear_evicted(session, self._store.store_id,
+                             [oid for oid in present if self._store.exists(oid)])
             record(session, actor=caller.name, action=Action.REMOTE_OBJECT_FETCH,
                    detail={"remote": name, "url": url, "objects": tally.objects,
                            "bytes": tally.bytes})

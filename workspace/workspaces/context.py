@@ -25,6 +25,7 @@ from workspace.db.models import TrackedPath
 from workspace.errors import InvalidInput, NotFound
 from workspace.maintenance.quotas import WriteLimits
 from workspace.store import ObjectStore, safefs
+from workspace.store.pins import PinLease
 from workspace.workspaces.local import LocalState
 
 
@@ -109,6 +110,18 @@ class ServiceContext:
             lock = self._locks.setdefault(workspace_id, threading.Lock())
         with lock:
             yield
+
+    def ensure_present(self, caller: Caller, wanted: dict[str, int], lease: PinLease,
+                       reporter: Reporter | None = None) -> None:
+        """Pin each object of ``wanted`` (oid -> size) and fetch those the store lacks
+        (evicted, lost) from the default remote, if there is one.
+
+        Each is pinned and looked for under its fan-out lock, as ``gc --evict``
+        unlinks under it: an object seen here stays until ``lease`` ends."""
+        missing = {oid: size for oid, size in wanted.items()
+                   if not self.store.pin_existing(lease, oid)}
+        if missing and self.object_source is not None:
+            self.object_source.fetch(caller, missing, reporter or Reporter())
 
     def may_adopt(self) -> bool:
         """Adopting a user's inode is only sound when the daemon is that user.

@@ -24,6 +24,7 @@ from workspace.errors import Conflict, DiskFull, InvalidInput
 from workspace.refs import Ref, parse_ref
 from workspace.store import safefs
 from workspace.store.names import shown
+from workspace.store.pins import PinLease
 from workspace.workspaces import local, materialize, registry
 from workspace.workspaces.context import Reporter, ServiceContext, open_root
 from workspace.workspaces.ingest import Summary
@@ -157,7 +158,7 @@ def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracke
             open_root(workspace.path, caller) as root_fd, ctx.store.pins.lease() as lease:
         lease.pin_all(e.oid for e in target.manifest.values())  # gc keeps them while we link
         summary, rows, kept = _sync(ctx, caller, workspace.path, root_fd, tracked, target, cache,
-                                    force, reporter)
+                                    force, reporter, lease)
         with ctx.db.write() as session:
             row = _store_tracked(session, workspace.id, tracked, target)
             wq.replace_tracked_files(session, row.id, rows)
@@ -172,14 +173,14 @@ def _sync_and_record(ctx: ServiceContext, caller: Caller, workspace: Any, tracke
 
 
 def _sync(ctx: ServiceContext, caller: Caller, root: str, root_fd: int, tracked: TrackedPath,
-          target: _Target, cache: local.Cache, force: bool,
-          reporter: Reporter) -> tuple[Summary, list[dict[str, Any]], list[str]]:
+          target: _Target, cache: local.Cache, force: bool, reporter: Reporter,
+          lease: PinLease) -> tuple[Summary, list[dict[str, Any]], list[str]]:
     state = local.compare(root_fd, tracked.path, tracked.kind, cache)
     at_risk = materialize.conflicts(target.manifest, state)
     if at_risk and not force:
         raise _local_changes(tracked.path, at_risk)
     work = materialize.plan(target.manifest, state, cache)
-    _fetch_missing(ctx, caller, work, reporter)  # objects must exist to get an ACL
+    _fetch_missing(ctx, caller, work, reporter, lease)  # objects must exist to get an ACL
     ctx.acl.grant(caller, target.dataset.name, _granted(tracked, target, work))
     reporter.start(len(work.link), sum(e.size for e in work.link))
     with _writable_base(root_fd, tracked) as base_fd:
@@ -207,13 +208,10 @@ def _granted(tracked: TrackedPath, target: _Target, work: materialize.Plan) -> s
 
 
 def _fetch_missing(ctx: ServiceContext, caller: Caller, work: materialize.Plan,
-                   reporter: Reporter) -> None:
-    """Objects the store lacks (evicted, lost) come from the default remote, if any."""
-    if ctx.object_source is None:
-        return
-    missing = {e.oid: e.size for e in work.link if not ctx.store.exists(e.oid)}
-    if missing:
-        ctx.object_source.fetch(caller, missing, reporter)
+                   reporter: Reporter, lease: PinLease) -> None:
+    """Objects the store lacks (evicted, lost) come from the default remote, if any;
+    the lease keeps the others until they are linked."""
+    ctx.ensure_present(caller, {e.oid: e.size for e in work.link}, lease, reporter)
 
 
 @contextmanager

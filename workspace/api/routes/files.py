@@ -44,6 +44,8 @@ def open_file(body: OpenBody, request: Request, caller: CallerDep, ctx: ContextD
         return encode({"file": found, "fd": None})
     with ctx.db.write() as session:
         found = files.read(session, caller, ref, body.path, how="fd")
+    with ctx.store.pins.lease() as lease:  # an evicted object comes back from the remote
+        ctx.ensure_present(caller, {found.oid: found.size}, lease)
     ticket = request.app.state.fd_tickets.issue(peer.uid, found.oid, found.size)
     return encode({"file": found, "fd": {"socket": socket_path, "ticket": ticket}})
 
@@ -60,7 +62,9 @@ def content(request: Request, caller: CallerDep, ctx: ContextDep,
     with ctx.db.write() as session:
         found = files.read(session, caller, parsed, path, how="stream", byte_range=wanted)
     start, end = wanted if wanted is not None else (0, found.size - 1)
-    fd = ctx.store.open_object(found.oid)
+    with ctx.store.pins.lease() as lease:  # an evicted object comes back from the remote
+        ctx.ensure_present(caller, {found.oid: found.size}, lease)
+        fd = ctx.store.open_object(found.oid)
     headers = {"content-length": str(end - start + 1), "accept-ranges": "bytes",
                "x-workspace-version": str(found.version), "x-workspace-oid": found.oid,
                "x-workspace-size": str(found.size)}

@@ -15,6 +15,7 @@ from workspace.api.streaming import run_streaming
 from workspace.maintenance import fsck, gc, quotas, retention, usage
 from workspace.policy.values import matches
 from workspace.refs import parse_ref, validate_name
+from workspace.remotes.backend import RemoteOptions
 from workspace.units import parse_duration
 
 router = APIRouter()
@@ -24,15 +25,19 @@ router = APIRouter()
 async def collect(body: GcBody, caller: CallerDep, ctx: ContextDep,
                   settings: SettingsDep) -> StreamingResponse:
     grace = settings.gc_grace if body.grace is None else parse_duration(body.grace)
+    evict = RemoteOptions.from_settings(settings) if body.evict else None
     return await run_streaming(lambda reporter: gc.collect(
         ctx, caller, grace=grace, dry_run=body.dry_run, rules=settings.retention,
-        reporter=reporter))
+        reporter=reporter, evict=evict))
 
 
 @router.post("/fsck", dependencies=[require(admin(ADMIN_STORE))])
-async def check(body: FsckBody, caller: CallerDep, ctx: ContextDep) -> StreamingResponse:
+async def check(body: FsckBody, caller: CallerDep, ctx: ContextDep,
+                settings: SettingsDep) -> StreamingResponse:
+    remote = RemoteOptions.from_settings(settings)
     return await run_streaming(lambda reporter: fsck.check(
-        ctx, caller, read_data=body.read_data, repair=body.repair, reporter=reporter))
+        ctx, caller, read_data=body.read_data, repair=body.repair, reporter=reporter,
+        remote=remote))
 
 
 @router.post("/prune", dependencies=[require(dataset_in_body("maintain"))])

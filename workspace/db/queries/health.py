@@ -1,4 +1,4 @@
-"""Queries on the store's health: damaged objects and the scrub's progress."""
+"""Queries on the store's health: damaged and evicted objects, and the scrub's progress."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from workspace.db.models import Entry, TrackedFile, TrackedPath, User, Workspace
-from workspace.db.models_maintenance import DamagedObject, ScrubSlice
+from workspace.db.models_maintenance import DamagedObject, EvictedObject, ScrubSlice
 
 
 def damaged(session: Session, store_id: str) -> Sequence[DamagedObject]:
@@ -55,6 +55,35 @@ def damaged_ranges(session: Session, store_id: str,
     if dataset_id is not None:
         stmt = stmt.where(Entry.dataset_id == dataset_id)
     return session.execute(stmt).all()
+
+
+def add_evicted(session: Session, store_id: str, remote: str, sizes: dict[str, int],
+                at: datetime) -> None:
+    """Record objects about to be evicted (a row already there is replaced)."""
+    if not sizes:
+        return
+    clear_evicted(session, store_id, sizes)
+    session.connection().execute(insert(EvictedObject), [
+        {"store_id": store_id, "oid": oid, "remote": remote, "size": size, "evicted_at": at}
+        for oid, size in sizes.items()])
+
+
+def evicted_among(session: Session, store_id: str, oids: Collection[str]) -> dict[str, str]:
+    """Of ``oids``, those recorded evicted from this store: oid -> remote name."""
+    found: dict[str, str] = {}
+    wanted = list(oids)
+    for start in range(0, len(wanted), 500):
+        stmt = select(EvictedObject.oid, EvictedObject.remote).where(
+            EvictedObject.store_id == store_id, EvictedObject.oid.in_(wanted[start:start + 500]))
+        found.update((oid, remote) for oid, remote in session.execute(stmt))
+    return found
+
+
+def clear_evicted(session: Session, store_id: str, oids: Collection[str]) -> None:
+    wanted = list(oids)
+    for start in range(0, len(wanted), 500):
+        session.execute(delete(EvictedObject).where(
+            EvictedObject.store_id == store_id, EvictedObject.oid.in_(wanted[start:start + 500])))
 
 
 def scrub_slices(session: Session, store_id: str) -> dict[str, ScrubSlice]:
