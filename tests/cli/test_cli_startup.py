@@ -21,7 +21,7 @@ from tests.cli import answers as a
 from tests.cli.cli_harness import REPO, FakeDaemon, run_cli
 
 HEAVY = {"typer", "click", "rich", "httpx", "httpcore", "pydantic", "pydantic_settings",
-         "http", "email", "ssl", "dataclasses", "inspect", "tempfile", "sqlalchemy"}
+         "http", "email", "ssl", "dataclasses", "inspect", "tempfile", "tomllib", "sqlalchemy"}
 """Packages the light path must not load (top-level names)."""
 
 _PROBE = """

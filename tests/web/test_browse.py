@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.blame import blamed as blame_rows
 from tests.support.databases import database
 from workspace.auth import Caller
 from workspace.datasets import browse, history
@@ -158,8 +159,8 @@ def test_paging_visits_the_manifest_in_order_with_each_files_blame(
             assert [r.path for r in rows] == wanted, (number, search)
             first = browse.files_page(session, ref, search=search)
             assert first.matches == len(wanted)
-            blamed = {f["path"]: (f["version"], f["author"])
-                      for f in history.blame(session, ref, None, "no-store")["files"]}
+            blamed = {path: (f["version"], f["author"]) for path, f in
+                      blame_rows(history.blame(session, ref, None, "no-store")).items()}
             assert {r.path: (r.changed_in, r.author) for r in rows} == {
                 p: blamed[p] for p in wanted}
             assert all(r.size == manifest[r.path].size for r in rows)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from workspace.cli.commands_datasets import PrefixOpt
-from workspace.cli.output import print_json, say_lines, subject, table
+from workspace.cli.output import keyed_table, print_json, say_lines, subject
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
 from workspace.client.daemon import Json
@@ -47,14 +47,29 @@ def blame(
     if as_json:
         print_json(answer)
         return
-    rows = [[str(f.get("path")), f"{f.get('version')}{' (pruned)' if f.get('pruned') else ''}",
-             str(f.get("author")),
-             short_time(f.get("created_at")), _code(f.get("git_commit")),
-             subject(f.get("message"))] for f in answer.get("files") or []]
+    _print_files(answer)
+
+
+def _print_files(answer: Json) -> None:
+    """One row per file: its path, then the version that last changed it, described once
+    per version (the answer's ``versions`` table) however many files it changed."""
+    described = {int(number): _described(int(number), info)
+                 for number, info in (answer.get("versions") or {}).items()}
+    keys = answer.get("path_versions") or []
+    for unknown in set(keys) - described.keys():  # a version the table lacks: say so, go on
+        described[unknown] = (str(unknown), "?", "", "", "")
     title = f"{answer.get('dataset')}@{answer.get('version')}"
     if answer.get("aliases"):
         title += f" ({', '.join(answer['aliases'])})"
-    table(("Path", "Version", "Author", "Date", "Code", "Message"), rows, title=title)
+    keyed_table(("Path", "Version", "Author", "Date", "Code", "Message"),
+                [str(path) for path in answer.get("paths") or []], keys,
+                described, title=title)
+
+
+def _described(number: int, info: Json) -> tuple[str, ...]:
+    return (f"{number}{' (pruned)' if info.get('pruned') else ''}", str(info.get("author")),
+            short_time(info.get("created_at")), _code(info.get("git_commit")),
+            subject(info.get("message")))
 
 
 def _blame_lines(ctx: typer.Context, target: str, file: str | None, as_json: bool) -> None:

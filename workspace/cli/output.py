@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from workspace.client.daemon import Json
@@ -158,6 +158,43 @@ def table(
         _plain_table(columns, cells, shown_title)
     else:
         _rich_table(columns, cells, shown_title)
+
+
+def keyed_table(columns: Sequence[str], first: Sequence[str], keys: Sequence[Any],
+                described: Mapping[Any, Sequence[object]], *,
+                title: str | None = None) -> None:
+    """A table whose rows are a cell of their own (a path) and the cells of a row of a
+    small table, looked up by key (the version that last changed the path).
+
+    Built for `ws blame` of 100,000 files: each described row is escaped and padded
+    once, each first cell is escaped once, and a row is one string concatenation, so
+    printing costs a fraction of a second where ``table`` (a list of cells per row,
+    every cell escaped and measured) took seconds. Small answers on a terminal still
+    get ``table``'s rich layout; the plain layout is ``table``'s own.
+    """
+    if len(first) <= LARGE_TABLE and sys.stdout.isatty():
+        table(columns, [[path, *described[key]] for path, key in zip(first, keys, strict=True)],
+              title=title)
+        return
+    shown = {key: [printable(cell) for cell in cells] for key, cells in described.items()}
+    paths = [printable(path) for path in first]
+    head = [list(columns[1:])]
+    widths = [max(map(len, column)) for column in zip(*head, *shown.values(), strict=True)]
+    width = max(len(columns[0]), *map(len, paths)) if paths else len(columns[0])
+    blocks = {key: _row(cells, widths) for key, cells in shown.items()}
+    lines = [printable(title)] if title else []
+    lines.append(_joined(columns[0], width, _row(head[0], widths)))
+    lines.extend(_joined(path, width, blocks[key]) for path, key in zip(paths, keys, strict=True))
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [cell.ljust(size) for cell, size in zip(cells[:-1], widths, strict=False)]
+    return "  ".join([*padded, cells[-1]]).rstrip()
+
+
+def _joined(first: str, width: int, rest: str) -> str:
+    return f"{first.ljust(width)}  {rest}" if rest else first.rstrip()
 
 
 def _plain_table(columns: Sequence[str], rows: list[list[str]], title: str | None) -> None:

@@ -132,6 +132,16 @@ def describe(session: Session, dataset: Dataset, version: Version) -> VersionInf
     return version_info(dataset.name, version, author, tags, named)
 
 
+def version_table(session: Session, dataset_id: int, numbers: set[int]) -> dict[str, Any]:
+    """``{"N": {"author", "created_at", "message", "git_commit"}}`` for the versions named:
+    the small table blame answers point into, so that each version is described once."""
+    versions = q.versions_numbered(session, dataset_id, numbers)
+    authors = q.user_names(session, {v.author_id for v in versions})
+    return {str(v.number): {"author": authors.get(v.author_id, "?"), "created_at": v.created_at,
+                            "message": v.message, "git_commit": v.git_commit}
+            for v in versions}
+
+
 def version_info(dataset: str, version: Version, author: str, tags: list[str],
                  alias_names: list[str] | None = None) -> VersionInfo:
     git = None

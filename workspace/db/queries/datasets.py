@@ -120,21 +120,11 @@ def entry_at(session: Session, dataset_id: int, number: int, path: str) -> Any |
 def blame_rows(
     session: Session, dataset_id: int, number: int, prefix: str | None = None
 ) -> Sequence[Any]:
-    """Each live file with the version (and its author) that last changed it: one join."""
+    """Each live file at ``number`` and the version that last changed it, by path: rows of
+    (path, oid, size, added_in). One index range; the versions are described apart, once
+    each (``versions_numbered``), not joined onto every row."""
     stmt = (
-        select(
-            Entry.path,
-            Entry.oid,
-            Entry.size,
-            Entry.added_in,
-            Version.created_at,
-            Version.message,
-            Version.git_commit,
-            User.name.label("author"),
-        )
-        .join(Version, and_(Version.dataset_id == Entry.dataset_id,
-                            Version.number == Entry.added_in))
-        .join(User, User.id == Version.author_id)
+        select(Entry.path, Entry.oid, Entry.size, Entry.added_in)
         .where(Entry.dataset_id == dataset_id, *_live_at(number))
         .order_by(Entry.path)
     )
