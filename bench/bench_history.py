@@ -109,7 +109,7 @@ def fill_history(engine: Engine, files: int, versions: int) -> History:
     with engine.begin() as conn:
         owner = pwd.getpwuid(os.geteuid())
         owner_id = conn.execute(insert(User).values(
-            name=owner.pw_name, uid=owner.pw_uid, is_admin=True).returning(User.id)).scalar_one()
+            name=owner.pw_name, uid=owner.pw_uid).returning(User.id)).scalar_one()
         conn.execute(insert(User), [{"name": name, "uid": None} for name in AUTHORS])
         authors = list(conn.scalars(select(User.id).where(User.name.in_(AUTHORS))))
         history.dataset_id = conn.execute(insert(Dataset).values(

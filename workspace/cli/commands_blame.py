@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from workspace.cli.commands_datasets import PrefixOpt
-from workspace.cli.output import keyed_table, print_json, say_lines, subject
+from workspace.cli.output import keyed_table, print_json, print_json_columns, say_lines, subject
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
 from workspace.client.daemon import Json
@@ -45,7 +45,7 @@ def blame(
         answer = client.get("/v1/blame", {"ref": str(parse_ref(target)),
                                           "prefix": under or prefix})
     if as_json:
-        print_json(answer)
+        print_json_columns(answer)
         return
     _print_files(answer)
 

@@ -88,6 +88,17 @@ def print_json(data: Any, *, stream: TextIO | None = None) -> None:
     (stream or sys.stdout).write(text + "\n")
 
 
+def print_json_columns(data: Json) -> None:
+    """``print_json`` for answers made of long columns (`ws blame --json`): one top-level
+    key a line, each value compact on it. Indenting each element of a 100,000-long list
+    sends ``json`` to its pure-Python encoder (seconds, for a blame); this is the C one.
+    The same exactness: it decodes to ``data``, unsafe characters written as escapes."""
+    fields = [f"  {json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
+              for key, value in data.items()]
+    text = "{\n" + ",\n".join(fields) + "\n}" if fields else "{}"
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+
+
 def print_error(exc: WorkspaceError, *, as_json: bool) -> None:
     """`error: ...` and `hint: ...` on stderr, or the JSON error payload with --json."""
     if as_json:
@@ -177,7 +188,8 @@ def keyed_table(columns: Sequence[str], first: Sequence[str], keys: Sequence[Any
               title=title)
         return
     shown = {key: [printable(cell) for cell in cells] for key, cells in described.items()}
-    paths = [printable(path) for path in first]
+    paths = list(first) if not _UNSAFE.search("\t".join(first)) else [
+        printable(path) for path in first]  # one scan when no name needs escaping (TAB: safe)
     head = [list(columns[1:])]
     widths = [max(map(len, column)) for column in zip(*head, *shown.values(), strict=True)]
     width = max(len(columns[0]), *map(len, paths)) if paths else len(columns[0])

@@ -197,8 +197,9 @@ def blame(session: Session, ref: Ref, prefix: str | None, store_id: str) -> dict
     few lists of strings and numbers, not 100,000 objects, to build, send and read."""
     dataset, version = resolve_usable(session, ref, store_id)
     rows = q.blame_rows(session, dataset.id, version.number, prefix)
-    columns = [list(column) for column in zip(*rows, strict=True)] or [[], [], [], []]
-    paths, oids, sizes, numbers = columns
+    # a comprehension per column: zip(*rows) took 3x as long, mostly in the collector
+    paths, oids = [row[0] for row in rows], [row[1] for row in rows]
+    sizes, numbers = [row[2] for row in rows], [row[3] for row in rows]
     pruned = set(uq.pruned_numbers(session, dataset.id).get(dataset.id, ()))
     versions = version_table(session, dataset.id, set(numbers))
     for number, described in versions.items():

@@ -135,11 +135,10 @@ def describe(session: Session, dataset: Dataset, version: Version) -> VersionInf
 def version_table(session: Session, dataset_id: int, numbers: set[int]) -> dict[str, Any]:
     """``{"N": {"author", "created_at", "message", "git_commit"}}`` for the versions named:
     the small table blame answers point into, so that each version is described once."""
-    versions = q.versions_numbered(session, dataset_id, numbers)
-    authors = q.user_names(session, {v.author_id for v in versions})
-    return {str(v.number): {"author": authors.get(v.author_id, "?"), "created_at": v.created_at,
-                            "message": v.message, "git_commit": v.git_commit}
-            for v in versions}
+    return {str(number): {"author": author, "created_at": created_at, "message": message,
+                          "git_commit": git_commit}
+            for number, author, created_at, message, git_commit
+            in q.version_notes(session, dataset_id, numbers)}
 
 
 def version_info(dataset: str, version: Version, author: str, tags: list[str],
