@@ -62,6 +62,16 @@ def test_status_loads_nothing_heavy(fake: FakeDaemon, tmp_path: Path) -> None:
     assert len(fake.sent("/v1/status")) == 3
 
 
+def test_blame_loads_nothing_heavy(fake: FakeDaemon, tmp_path: Path) -> None:
+    fake.reply("GET", "/v1/blame", a.blame(files=(("a.csv", 1),),
+                                           versions={"1": a.blame_version()}))
+    for args in (["blame", "vision/cats"], ["blame", "vision/cats@1", "sub/", "--json"]):
+        modules = loaded_by(["--socket", str(fake.socket), *args], tmp_path, tmp_path)
+        assert modules & (HEAVY - {"dataclasses", "inspect"}) == set(), args
+    assert [r.query for r in fake.sent("/v1/blame")] == [
+        {"ref": "vision/cats"}, {"ref": "vision/cats@1", "prefix": "sub/"}]
+
+
 def test_other_commands_still_get_typer(fake: FakeDaemon, tmp_path: Path) -> None:
     fake.reply("GET", "/v1/datasets", a.datasets())
     assert "typer" in loaded_by(["--socket", str(fake.socket), "status", "--help"], tmp_path,
@@ -71,6 +81,8 @@ def test_other_commands_still_get_typer(fake: FakeDaemon, tmp_path: Path) -> Non
 @pytest.mark.parametrize("args", [
     ("status",), ("status", "--json"), ("status", "data"), ("status", "--json", "--", "data"),
     ("status", "data", "extra"), ("status", "--bogus"), ("status", "-h"), ("--version",),
+    ("blame", "vision/cats@2"), ("blame", "vision/cats", "train/", "--json"), ("blame",),
+    ("blame", "Bad/Name"), ("blame", "a", "b", "c"), ("blame", "vision/cats", "--lines"),
 ])
 def test_the_light_path_answers_as_typer_does(fake: FakeDaemon, tmp_path: Path,
                                               args: tuple[str, ...]) -> None:
@@ -79,6 +91,8 @@ def test_the_light_path_answers_as_typer_does(fake: FakeDaemon, tmp_path: Path,
     (tmp_path / "data").mkdir()
     fake.reply("GET", "/v1/status", a.status(
         tmp_path, a.status_entry("data", "vision/cats", 2, added=("new.csv",))))
+    fake.reply("GET", "/v1/blame", a.blame(files=(("train/a.csv", 1),),
+                                           versions={"1": a.blame_version()}))
     socket = str(fake.socket)
     light = run_cli("--socket", socket, *args, cwd=tmp_path, home=tmp_path)
     typer_path = run_cli("--socket", "x", "--socket", socket, *args, cwd=tmp_path, home=tmp_path)

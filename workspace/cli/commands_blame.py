@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
+from workspace.cli.blame import run_blame
 from workspace.cli.commands_datasets import PrefixOpt
-from workspace.cli.output import keyed_table, print_json, print_json_columns, say_lines, subject
+from workspace.cli.output import print_json, say_lines
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
 from workspace.client.daemon import Json
@@ -41,35 +42,9 @@ def blame(
     if lines:
         _blame_lines(ctx, target, under or prefix, as_json)
         return
-    with state(ctx).client() as client:
-        answer = client.get("/v1/blame", {"ref": str(parse_ref(target)),
-                                          "prefix": under or prefix})
-    if as_json:
-        print_json_columns(answer)
-        return
-    _print_files(answer)
-
-
-def _print_files(answer: Json) -> None:
-    """One row per file: its path, then the version that last changed it, described once
-    per version (the answer's ``versions`` table) however many files it changed."""
-    described = {int(number): _described(int(number), info)
-                 for number, info in (answer.get("versions") or {}).items()}
-    keys = answer.get("path_versions") or []
-    for unknown in set(keys) - described.keys():  # a version the table lacks: say so, go on
-        described[unknown] = (str(unknown), "?", "", "", "")
-    title = f"{answer.get('dataset')}@{answer.get('version')}"
-    if answer.get("aliases"):
-        title += f" ({', '.join(answer['aliases'])})"
-    keyed_table(("Path", "Version", "Author", "Date", "Code", "Message"),
-                [str(path) for path in answer.get("paths") or []], keys,
-                described, title=title)
-
-
-def _described(number: int, info: Json) -> tuple[str, ...]:
-    return (f"{number}{' (pruned)' if info.get('pruned') else ''}", str(info.get("author")),
-            short_time(info.get("created_at")), _code(info.get("git_commit")),
-            subject(info.get("message")))
+    options = state(ctx)
+    run_blame(socket=options.socket_option, server=options.server_option, target=target,
+              prefix=under or prefix, as_json=as_json)
 
 
 def _blame_lines(ctx: typer.Context, target: str, file: str | None, as_json: bool) -> None:
@@ -101,7 +76,3 @@ def _print_lines(answer: Json) -> None:
         out.append(f"v{version:<4} {who:<12} {short_time(info.get('created_at')):<16} "
                    f"{number:>{width}}| {text}")
     say_lines(out)
-
-
-def _code(commit: object) -> str:
-    return str(commit)[:10] if isinstance(commit, str) else ""

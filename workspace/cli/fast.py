@@ -1,11 +1,13 @@
-"""The light path of the hottest commands: `ws --version` and `ws status`, without Typer.
+"""The light path of the hottest commands: `ws --version`, `ws status`, `ws blame`.
 
-Typer (with click) takes longer to import and to read the commands' signatures
-than the whole of a no-op `ws status` should take. For the plain forms of
-these two commands, the arguments are read here:
+Typer (with click and pydantic) takes longer to import and to read the
+commands' signatures than the whole of a no-op `ws status` should take, and a
+sixth of the second a blame of 100,000 files may take. For the plain forms of
+these commands, the arguments are read here:
 
     ws [--socket PATH | --server URL]... --version
     ws [--socket PATH | --server URL]... status [PATH] [--json]
+    ws [--socket PATH | --server URL]... blame REF [PREFIX] [--json]
 
 and the same functions the Typer command calls are run. Anything else
 (``--help``, a repeated or unknown option, a value that looks like an
@@ -17,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 _GLOBAL_OPTIONS = ("--socket", "--server")
+_POSITIONALS = {"status": (0, 1), "blame": (1, 2)}
+"""The light path's commands and how many positional arguments each takes (least, most)."""
 
 
 def run(args: Sequence[str]) -> bool:
-    """Run ``args`` if they are a plain `--version` or `status`; False if Typer must."""
+    """Run ``args`` if they are a plain form above; False if Typer must."""
     parsed = _root_options(args)
     if parsed is None:
         return False
@@ -32,16 +36,24 @@ def run(args: Sequence[str]) -> bool:
 
         sys.stdout.write(f"ws {__version__}\n")
         return True
-    status_args = _status_args(rest)
-    if status_args is None:
+    command = rest[0] if rest else ""
+    counts = _POSITIONALS.get(command)
+    plain = None if counts is None else _plain_args(rest[1:], *counts)
+    if plain is None:
         return False
     from pathlib import Path
 
-    from workspace.cli.status import run_status
+    socket = Path(options["--socket"]) if options.get("--socket") else None
+    server, (positionals, as_json) = options.get("--server"), plain
+    if command == "status":
+        from workspace.cli.status import run_status
 
-    socket = options.get("--socket")
-    run_status(socket=Path(socket) if socket else None, server=options.get("--server"),
-               path=status_args[0], as_json=status_args[1])
+        run_status(socket=socket, server=server, path=_nth(positionals, 0), as_json=as_json)
+    else:
+        from workspace.cli.blame import run_blame
+
+        run_blame(socket=socket, server=server, target=positionals[0],
+                  prefix=_nth(positionals, 1), as_json=as_json)
     return True
 
 
@@ -61,20 +73,23 @@ def _root_options(args: Sequence[str]) -> tuple[dict[str, str], list[str]] | Non
     return options, list(args[index:])
 
 
-def _status_args(rest: list[str]) -> tuple[str | None, bool] | None:
-    """(PATH, --json) of `status [PATH] [--json]`, or None if it is not that."""
-    if not rest or rest[0] != "status":
-        return None
-    paths: list[str] = []
+def _plain_args(words: list[str], least: int, most: int) -> tuple[list[str], bool] | None:
+    """(positionals, --json) of ``[POSITIONAL]... [--json]`` with ``least`` to ``most``
+    positionals, or None if the words are anything else."""
+    positionals: list[str] = []
     as_json = False
-    words = iter(rest[1:])
-    for word in words:
+    rest = iter(words)
+    for word in rest:
         if word == "--":
-            paths.extend(words)
+            positionals.extend(rest)
         elif word == "--json":
             as_json = True
         elif word.startswith("-") and word != "-":
             return None
         else:
-            paths.append(word)
-    return (paths[0] if paths else None, as_json) if len(paths) <= 1 else None
+            positionals.append(word)
+    return (positionals, as_json) if least <= len(positionals) <= most else None
+
+
+def _nth(words: list[str], index: int) -> str | None:
+    return words[index] if index < len(words) else None

@@ -11,8 +11,11 @@ Everything that can go wrong on the wire becomes a ``WorkspaceError`` here:
 With ``remote=`` (``ws --server URL``) the same routes go over TCP to URL,
 with the token as ``Authorization: Bearer`` (see credentials.py).
 
-httpx is imported when a client is built, not when the CLI starts, so that
-``ws --help`` and commands that never reach the daemon stay cheap.
+Two transports behind this one door: plain JSON requests on the local socket
+go through ``unixhttp`` (the standard library, a few milliseconds to import);
+streams, downloads and every request to a remote server go through httpx,
+imported when first needed (tens of milliseconds: a no-op `ws status` never
+pays it). Both transports' failures become the errors above.
 """
 
 from __future__ import annotations
