@@ -22,7 +22,7 @@ import typer
 
 from workspace import errors
 from workspace.audit import Action
-from workspace.cli.main import app
+from workspace.cli.app import app
 from workspace.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -76,8 +76,19 @@ def path_change(version: int, change: str, *, size: int | None = 10, author: str
                       author, datetime.fromisoformat(WHEN), message)
 
 
-def blame(dataset: str = "vision/cats", version: int = 2) -> Json:
-    return {"dataset": dataset, "version": version, "aliases": [], "files": []}
+def blame(dataset: str = "vision/cats", version: int = 2,
+          files: tuple[tuple[str, int], ...] = (), versions: Json | None = None) -> Json:
+    """``files``: (path, the version that last changed it); ``versions``: "N" -> info."""
+    return {"dataset": dataset, "version": version, "aliases": [],
+            "versions": versions or {}, "paths": [path for path, _ in files],
+            "path_versions": [number for _, number in files],
+            "oids": [OID_A for _ in files], "sizes": [4 for _ in files]}
+
+
+def blame_version(author: str = "alice", message: str = "first cut", *,
+                  git_commit: str | None = None, pruned: bool = False) -> Json:
+    return {"author": author, "created_at": WHEN, "message": message, "git_commit": git_commit,
+            "pruned": pruned}
 
 
 def audit(*events: Json) -> Json:

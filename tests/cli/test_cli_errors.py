@@ -103,7 +103,7 @@ def test_version(tmp_path: Path) -> None:
 def test_every_command_and_option_has_help() -> None:
     from typer.main import get_command
 
-    from workspace.cli.main import app
+    from workspace.cli.app import app
 
     root = get_command(app)
     commands = getattr(root, "commands", {})

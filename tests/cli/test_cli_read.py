@@ -67,6 +67,34 @@ def test_json_outputs_are_the_daemons_json(ws: Any, fake: FakeDaemon) -> None:
     assert fake.sent("/v1/blame")[0].query == {"ref": "vision/cats@2", "prefix": "train/"}
 
 
+def test_blame_prints_each_file_with_its_versions_description(ws: Any, fake: FakeDaemon) -> None:
+    fake.reply("GET", "/v1/blame", a.blame(
+        files=(("a.csv", 1), ("images/long-name.bin", 3), ("z.txt", 1)),
+        versions={"1": a.blame_version("bob", "first cut\nmore words", pruned=True),
+                  "3": a.blame_version("alice", "relabel", git_commit="c0ffee" * 7)}))
+    run = ws("blame", "vision/cats")
+    assert run.code == 0, run.err
+    date = "2026-11-21 19:20"
+    assert run.out.splitlines() == [
+        "vision/cats@2",
+        "Path                  Version     Author  Date              Code        Message",
+        f"a.csv                 1 (pruned)  bob     {date}              first cut",
+        f"images/long-name.bin  3           alice   {date}  c0ffeec0ff  relabel",
+        f"z.txt                 1 (pruned)  bob     {date}              first cut",
+    ]
+
+
+def test_blame_of_many_files_is_one_aligned_line_each(ws: Any, fake: FakeDaemon) -> None:
+    files = tuple((f"d{i % 7}/f{i:05d}.bin", 1 + i % 3) for i in range(5_000))
+    fake.reply("GET", "/v1/blame", a.blame(files=files, versions={
+        str(n): a.blame_version(f"user{n}", f"change {n}") for n in (1, 2, 3)}))
+    lines = ws("blame", "vision/cats").out.splitlines()
+    assert len(lines) == 2 + len(files)
+    assert lines[2].split() == ["d0/f00000.bin", "1", "user1", "2026-11-21", "19:20",
+                                "change", "1"]
+    assert len({line.index("user") for line in lines[2:]}) == 1
+
+
 def test_datasets_table_shows_sizes_and_subject_lines(ws: Any, fake: FakeDaemon) -> None:
     fake.reply("GET", "/v1/datasets", a.datasets(version_info(files=10_000)))
     run = ws("datasets")

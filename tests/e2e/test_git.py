@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.blame import blamed
 from tests.support.daemon import Daemon, as_user, give
 from tests.support.runtime import Identity, Runtime
 
@@ -67,7 +68,7 @@ def test_each_version_records_the_code_it_was_made_with(sqlite_daemon: Daemon,
     versions = sqlite_daemon.ws_json("log", "vision/cats", cwd=repo)["versions"]
     assert versions[1]["git"] == {"commit": v1_code, "branch": "main", "dirty": False}
     assert versions[0]["git"]["dirty"] is True  # code.py was edited, not yet committed
-    blame = sqlite_daemon.ws_json("blame", "vision/cats", cwd=repo)["files"]
+    blame = list(blamed(sqlite_daemon.ws_json("blame", "vision/cats", cwd=repo)).values())
     assert blame[0]["git_commit"] == versions[0]["git"]["commit"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.support.blame import blamed
 from tests.support.daemon import Daemon, give
 
 
@@ -79,7 +80,7 @@ def test_transcript(daemon: Daemon, project: Path) -> None:
     assert [m["path"] for m in diff["modified"]] == ["labels.csv"]
     assert diff["added"] == [] and diff["deleted"] == []
 
-    blame = {f["path"]: f for f in ws_json("blame", "vision/cats", cwd=project)["files"]}
+    blame = blamed(ws_json("blame", "vision/cats", cwd=project))
     assert blame["labels.csv"]["version"] == 2
     assert blame["labels.csv"]["message"] == "more labels"
     assert blame["images/a.bin"]["version"] == 1

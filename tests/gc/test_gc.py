@@ -9,6 +9,7 @@ from pathlib import Path
 import blake3
 
 from tests.gc.helpers import every_kept_object_is_intact, object_path, three_versions, write
+from tests.support.blame import blamed as blame_rows
 from tests.support.daemon import Daemon, give
 
 
@@ -45,7 +46,7 @@ def test_pruned_versions_leave_ls_and_get_but_stay_in_log_and_blame(
         (3, False), (2, True), (1, True)]
     assert versions[1]["pruned"]["by"] == daemon.owner.name
     assert versions[1]["pruned"]["how"] == "prune"
-    blamed = {f["path"]: f for f in daemon.ws_json("blame", "vision/cats", cwd=project)["files"]}
+    blamed = blame_rows(daemon.ws_json("blame", "vision/cats", cwd=project))
     assert blamed["same.txt"]["version"] == 1 and blamed["same.txt"]["pruned"] is True
     assert blamed["big.bin"]["version"] == 3 and blamed["big.bin"]["pruned"] is False
     assert "pruned" in daemon.ws("log", "vision/cats", cwd=project).stdout

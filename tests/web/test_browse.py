@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.blame import blamed as blame_rows
 from tests.support.databases import database
 from workspace.auth import Caller
 from workspace.datasets import browse, history
@@ -146,6 +147,23 @@ def _walk_backward(session: object, ref: Ref, search: str | None, last: str) -> 
     return seen
 
 
+def test_blame_columns_are_in_path_order_and_a_prefix_keeps_exactly_its_files(
+        db: Database) -> None:
+    """Blame reads its rows past SQLAlchemy's results (the driver's own cursor): the same
+    answer on SQLite and PostgreSQL, prefixes with LIKE's own characters included."""
+    with db.read() as session:
+        ref = Ref("vision/cats", VERSIONS)
+        whole = history.blame(session, ref, None, "no-store")
+        assert whole["paths"] == sorted(manifest_at(session, resolve(session, ref)[0].id,
+                                                    VERSIONS))
+        assert set(whole["versions"]) == {str(n) for n in whole["path_versions"]}
+        for prefix in ("beta/", "%", "_", "beta/deep"):
+            part = history.blame(session, ref, prefix, "no-store")
+            assert part["paths"] == [p for p in whole["paths"] if p.startswith(prefix)]
+            assert blame_rows(part) == {p: f for p, f in blame_rows(whole).items()
+                                        if p.startswith(prefix)}
+
+
 @pytest.mark.parametrize("search", [None, "beta", "BETA/DEEP", "%", "_d", "nothing-like-it"])
 def test_paging_visits_the_manifest_in_order_with_each_files_blame(
         db: Database, search: str | None) -> None:
@@ -158,8 +176,8 @@ def test_paging_visits_the_manifest_in_order_with_each_files_blame(
             assert [r.path for r in rows] == wanted, (number, search)
             first = browse.files_page(session, ref, search=search)
             assert first.matches == len(wanted)
-            blamed = {f["path"]: (f["version"], f["author"])
-                      for f in history.blame(session, ref, None, "no-store")["files"]}
+            blamed = {path: (f["version"], f["author"]) for path, f in
+                      blame_rows(history.blame(session, ref, None, "no-store")).items()}
             assert {r.path: (r.changed_in, r.author) for r in rows} == {
                 p: blamed[p] for p in wanted}
             assert all(r.size == manifest[r.path].size for r in rows)

@@ -1,6 +1,6 @@
-"""`ws audit reset-checkpoints`: an admin vouches for a new checkpoint file, in the log.
-
-(`ws audit` and `ws audit verify` live with the other history commands.)
+"""`ws audit reset-checkpoints`: an admin vouches for a new checkpoint file, in the log;
+and the `ws audit` group (`ws audit` and `ws audit verify` live with the other history
+commands).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from workspace.cli import commands_history
 from workspace.cli.output import print_json, say
 from workspace.cli.state import JsonFlag, state
 
@@ -43,3 +44,9 @@ def audit_reset_checkpoints(
     say(f"new checkpoint file {answer.get('checkpoint_file')}, starting at event "
           f"{checkpoint.get('sequence')}; the old one ({answer.get('previous')}) "
           + (f"was kept as {aside}" if aside else "did not exist"))
+
+
+audit_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
+audit_app.callback(invoke_without_command=True)(commands_history.audit)  # `ws audit [filters]`
+audit_app.command("verify")(commands_history.audit_verify)
+audit_app.command("reset-checkpoints")(audit_reset_checkpoints)

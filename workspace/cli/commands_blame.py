@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
+from workspace.cli.blame import run_blame
 from workspace.cli.commands_datasets import PrefixOpt
-from workspace.cli.output import print_json, say_lines, subject, table
+from workspace.cli.output import print_json, say_lines
 from workspace.cli.state import JsonFlag, state
 from workspace.cli.times import short_time
 from workspace.client.daemon import Json
@@ -41,20 +42,9 @@ def blame(
     if lines:
         _blame_lines(ctx, target, under or prefix, as_json)
         return
-    with state(ctx).client() as client:
-        answer = client.get("/v1/blame", {"ref": str(parse_ref(target)),
-                                          "prefix": under or prefix})
-    if as_json:
-        print_json(answer)
-        return
-    rows = [[str(f.get("path")), f"{f.get('version')}{' (pruned)' if f.get('pruned') else ''}",
-             str(f.get("author")),
-             short_time(f.get("created_at")), _code(f.get("git_commit")),
-             subject(f.get("message"))] for f in answer.get("files") or []]
-    title = f"{answer.get('dataset')}@{answer.get('version')}"
-    if answer.get("aliases"):
-        title += f" ({', '.join(answer['aliases'])})"
-    table(("Path", "Version", "Author", "Date", "Code", "Message"), rows, title=title)
+    options = state(ctx)
+    run_blame(socket=options.socket_option, server=options.server_option, target=target,
+              prefix=under or prefix, as_json=as_json)
 
 
 def _blame_lines(ctx: typer.Context, target: str, file: str | None, as_json: bool) -> None:
@@ -86,7 +76,3 @@ def _print_lines(answer: Json) -> None:
         out.append(f"v{version:<4} {who:<12} {short_time(info.get('created_at')):<16} "
                    f"{number:>{width}}| {text}")
     say_lines(out)
-
-
-def _code(commit: object) -> str:
-    return str(commit)[:10] if isinstance(commit, str) else ""

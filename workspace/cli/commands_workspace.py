@@ -13,10 +13,10 @@ from workspace.cli import acl
 from workspace.cli.commands_locks import lock_for_unlock, print_locked
 from workspace.cli.output import plural, print_json, say, warn
 from workspace.cli.state import JsonFlag, state
-from workspace.cli.status import print_status, with_pointers
+from workspace.cli.status import run_status
 from workspace.cli.unlock import UnlockReport, unlock
 from workspace.client.daemon import Json, workspace_root
-from workspace.client.paths import current_dir, daemon_path, in_workspace, shown
+from workspace.client.paths import daemon_path, in_workspace, shown
 from workspace.errors import InvalidInput, NotFound, PermissionDenied
 
 _CHANGE_KINDS = ("modified", "added", "deleted")
@@ -88,13 +88,9 @@ def status(
 ) -> None:
     """Show which tracked paths differ from their recorded version, file by file,
     and which pointer files name another version than the one checked out."""
-    with state(ctx).client() as client:
-        answer = client.get("/v1/status", {"path": daemon_path(path or current_dir())})
-    answer = with_pointers(answer)
-    if as_json:
-        print_json(answer)
-    else:
-        print_status(answer)
+    options = state(ctx)
+    run_status(socket=options.socket_option, server=options.server_option, path=path,
+               as_json=as_json)
 
 
 def untrack(

@@ -13,9 +13,12 @@ only the CLI can add, and says:
 
 from __future__ import annotations
 
-from workspace.cli.output import say
+from pathlib import Path
+
+from workspace.cli.output import print_json, say
+from workspace.client.connect import connect
 from workspace.client.daemon import Json, workspace_root
-from workspace.client.paths import in_workspace, shown
+from workspace.client.paths import current_dir, daemon_path, in_workspace, shown
 from workspace.client.pointers import read_beside
 from workspace.errors import WorkspaceError
 from workspace.pointer import SUFFIX
@@ -24,6 +27,18 @@ _CHANGE_KINDS = ("modified", "added", "deleted")
 CHANGES_HINT = ("(`ws commit PATH -m MESSAGE` records the changes; `ws checkout PATH --force` "
                 "puts modified and deleted files back as recorded and keeps added files)")
 POINTER_HINT = "(`ws checkout` brings every tracked path to the version its pointer file names)"
+
+
+def run_status(*, socket: Path | None, server: str | None, path: str | None,
+               as_json: bool) -> None:
+    """`ws status [PATH] [--json]`, for the Typer command and for the light path (fast.py)."""
+    with connect(socket=socket, server=server) as client:
+        answer = client.get("/v1/status", {"path": daemon_path(path or current_dir())})
+    answer = with_pointers(answer)
+    if as_json:
+        print_json(answer)
+    else:
+        print_status(answer)
 
 
 def with_pointers(answer: Json) -> Json:

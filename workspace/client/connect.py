@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # Mirrors workspace.config.DEFAULT_HOME and SOCKET_NAME (kept in step by a test).
 _DEFAULT_HOME = "~/.local/share/workspace"
 _SOCKET_NAME = "ws.sock"
+SERVER_VARIABLE = "WORKSPACE_SERVER"
+"""Names a remote daemon (``ws --server``'s default)."""
 
 
 def connect(*, socket: Path | None = None, server: str | None = None) -> DaemonClient:
@@ -34,23 +36,26 @@ def connect(*, socket: Path | None = None, server: str | None = None) -> DaemonC
     With neither, ``$WORKSPACE_SERVER`` names a remote daemon, else the local
     socket is ``default_socket()``. An explicit ``socket`` beats the variable.
     """
-    from workspace.client.credentials import remote_for
     from workspace.client.daemon import DaemonClient
 
     chosen = chosen_server(server, socket_given=socket is not None)
     if chosen is None:
         return DaemonClient(socket or default_socket())
+    from workspace.client.credentials import remote_for
+
     return DaemonClient(remote=remote_for(chosen))
 
 
 def chosen_server(server: str | None, *, socket_given: bool) -> str | None:
     """The remote daemon's normalized URL: ``server``, else ``$WORKSPACE_SERVER`` unless a
     socket was given (an explicit option beats the environment); None for the socket."""
-    from workspace.client.credentials import SERVER_VARIABLE, normalize_server
-
     variable = "" if socket_given else os.environ.get(SERVER_VARIABLE, "").strip()
     wanted = server or variable
-    return normalize_server(wanted) if wanted else None
+    if not wanted:
+        return None
+    from workspace.client.credentials import normalize_server
+
+    return normalize_server(wanted)
 
 
 def default_socket() -> Path:

@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 from workspace.errors import AuthenticationRequired, InvalidInput, PermissionDenied, WorkspaceError
 
 TOKEN_VARIABLE = "WORKSPACE_TOKEN"
-SERVER_VARIABLE = "WORKSPACE_SERVER"
 _FILE_NAME = "credentials.json"
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _Logins = dict[str, dict[str, Any]]

@@ -11,8 +11,11 @@ Everything that can go wrong on the wire becomes a ``WorkspaceError`` here:
 With ``remote=`` (``ws --server URL``) the same routes go over TCP to URL,
 with the token as ``Authorization: Bearer`` (see credentials.py).
 
-httpx is imported when a client is built, not when the CLI starts, so that
-``ws --help`` and commands that never reach the daemon stay cheap.
+Two transports behind this one door: plain JSON requests on the local socket
+go through ``unixhttp`` (the standard library, a few milliseconds to import);
+streams, downloads and every request to a remote server go through httpx,
+imported when first needed (tens of milliseconds: a no-op `ws status` never
+pays it). Both transports' failures become the errors above.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from workspace.client.unixhttp import UnixHttp, WireError
 from workspace.errors import (
     AuthenticationRequired,
     DaemonUnreachable,
@@ -60,7 +64,9 @@ class DaemonClient:
         self.socket = socket
         self.remote = remote
         self.on_notice = on_notice or print_notice
-        self._http = _tcp_client(remote) if remote is not None else _socket_client(socket)
+        self._httpx: httpx.Client | None = None
+        self._unix = None if remote is not None else UnixHttp(
+            str(socket), connect_timeout=CONNECT_TIMEOUT, timeout=REQUEST_TIMEOUT)
 
     def __enter__(self) -> DaemonClient:
         return self
@@ -71,21 +77,38 @@ class DaemonClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._unix is not None:
+            self._unix.close()
+        if self._httpx is not None:
+            self._httpx.close()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The httpx client (TCP, streams, downloads), built on first use."""
+        if self._httpx is None:
+            self._httpx = (_tcp_client(self.remote) if self.remote is not None
+                           else _socket_client(self.socket))
+        return self._httpx
 
     def get(self, route: str, params: dict[str, Any] | None = None) -> Json:
-        given = {key: value for key, value in (params or {}).items() if value is not None}
-        with self._wire():
-            return self._decode(self._http.get(route, params=given))
+        return self._call("GET", route, params=_given(params))
 
     def post(self, route: str, body: Json) -> Json:
-        with self._wire():
-            return self._decode(self._http.post(route, json=body))
+        return self._call("POST", route, body=body)
 
     def delete(self, route: str, params: dict[str, Any] | None = None) -> Json:
-        given = {key: value for key, value in (params or {}).items() if value is not None}
+        return self._call("DELETE", route, params=_given(params))
+
+    def _call(self, method: str, route: str, *, params: dict[str, Any] | None = None,
+              body: Json | None = None) -> Json:
+        """One JSON request: over the socket with the standard library, else with httpx."""
         with self._wire():
-            return self._decode(self._http.delete(route, params=given))
+            if self._unix is None:
+                return self._decode(self._http.request(method, route, params=params, json=body))
+            answer = self._unix.request(method, route, params=params, body=body,
+                                        notice_header=NOTICE_HEADER)
+        self._tell(answer.notices)
+        return _decode_body(answer.status, answer.ok, answer.body)
 
     def stream(self, route: str, body: Json, on_event: EventSink) -> Json:
         """POST a streaming operation; ``on_event`` sees start/progress; returns the result."""
@@ -123,7 +146,10 @@ class DaemonClient:
         return _decode(response)
 
     def _tell_notices(self, response: httpx.Response) -> None:
-        for raw in response.headers.get_list(NOTICE_HEADER):
+        self._tell(response.headers.get_list(NOTICE_HEADER))
+
+    def _tell(self, notices: Iterable[str]) -> None:
+        for raw in notices:
             try:
                 text = json.loads(raw)
             except ValueError:
@@ -133,8 +159,6 @@ class DaemonClient:
 
     @contextmanager
     def _wire(self) -> Iterator[None]:
-        import httpx
-
         try:
             yield
         except AuthenticationRequired as exc:
@@ -142,20 +166,29 @@ class DaemonClient:
                 raise
             raise AuthenticationRequired(exc.message, hint=self.remote.relogin_hint(),
                                          details=exc.details) from None
-        except httpx.ConnectError as exc:
-            raise self._cannot_connect(exc) from exc
-        except httpx.TimeoutException as exc:
-            raise WorkspaceError(
+        except WireError as exc:
+            raise self._wire_error(exc.kind, exc.__cause__ or exc) from exc
+        except Exception as exc:
+            kind = _httpx_kind(exc)
+            if kind is None:
+                raise
+            raise self._wire_error(kind, exc) from exc
+
+    def _wire_error(self, kind: str, exc: BaseException) -> WorkspaceError:
+        """Either transport's failure (``connect``, ``timeout``, ``transport``) as ours."""
+        if kind == "connect":
+            return self._cannot_connect(exc)
+        if kind == "timeout":
+            return WorkspaceError(
                 f"the daemon did not answer in time ({exc.__class__.__name__})",
                 hint="it may be overloaded: try again, and check its log",
-            ) from exc
-        except httpx.TransportError as exc:
-            raise WorkspaceError(
-                f"lost the connection to the daemon: {exc}",
-                hint="check that it is still running (`ws status`), then try again",
-            ) from exc
+            )
+        return WorkspaceError(
+            f"lost the connection to the daemon: {exc}",
+            hint="check that it is still running (`ws status`), then try again",
+        )
 
-    def _cannot_connect(self, exc: Exception) -> WorkspaceError:
+    def _cannot_connect(self, exc: BaseException) -> WorkspaceError:
         if self.remote is not None:
             return DaemonUnreachable(
                 f"no workspace daemon answers at {self.remote.server} ({exc})",
@@ -271,16 +304,37 @@ def _lines(response: httpx.Response) -> Iterator[str]:
 
 
 def _decode(response: httpx.Response) -> Json:
+    return _decode_body(response.status_code, response.is_success, response.content)
+
+
+def _decode_body(status: int, ok: bool, content: bytes) -> Json:
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError as exc:
         raise WorkspaceError(
-            f"the daemon answered HTTP {response.status_code} with a body that is not JSON",
+            f"the daemon answered HTTP {status} with a body that is not JSON",
             hint="is something else listening on this socket? check WORKSPACE_SOCKET",
         ) from exc
-    if not response.is_success:
+    if not ok:
         raise WorkspaceError.from_payload(body)
     return _as_object(body)
+
+
+def _given(params: dict[str, Any] | None) -> dict[str, Any]:
+    return {key: value for key, value in (params or {}).items() if value is not None}
+
+
+def _httpx_kind(exc: Exception) -> str | None:
+    """Which step an httpx error failed at; None for anything else (httpx is not imported
+    to answer: if it was never loaded, the error cannot be one of its)."""
+    httpx = sys.modules.get("httpx")
+    if httpx is None or not isinstance(exc, httpx.HTTPError):
+        return None
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    return "transport" if isinstance(exc, httpx.TransportError) else None
 
 
 def _parse_json(line: str) -> Json:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 
 from workspace.client.daemon import Json, require
 from workspace.client.paths import in_workspace, shown
@@ -70,6 +69,8 @@ def find_all(root: str, tracked: set[str]) -> list[str]:
 
 def atomic_write(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` so that readers see the old file or the new one."""
+    import tempfile  # here, not at the top: `ws status` only reads pointers
+
     directory, name = os.path.split(path)
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)

@@ -18,7 +18,14 @@ from workspace.audit import Action, record
 from workspace.auth import Caller
 from workspace.datasets.availability import damaged_versions, resolve_kept, resolve_usable
 from workspace.datasets.manifest import compare
-from workspace.datasets.versions import VersionInfo, describe, manifest_at, resolve, version_info
+from workspace.datasets.versions import (
+    VersionInfo,
+    describe,
+    manifest_at,
+    resolve,
+    version_info,
+    version_table,
+)
 from workspace.db.models import Entry
 from workspace.db.queries import aliases as aq
 from workspace.db.queries import datasets as q
@@ -184,16 +191,23 @@ def diff(session: Session, a: Ref, b: Ref) -> dict[str, Any]:
 
 
 def blame(session: Session, ref: Ref, prefix: str | None, store_id: str) -> dict[str, Any]:
-    """Who last changed each file; ``pruned`` marks a change made in a since-pruned version."""
+    """Who last changed each file, as columns: ``paths``, ``path_versions`` (the version
+    that last changed each), ``oids``, ``sizes``, and ``versions`` describing each version
+    named once (``pruned``: a change made in a since-pruned version). 100,000 files are a
+    few lists of strings and numbers, not 100,000 objects, to build, send and read."""
     dataset, version = resolve_usable(session, ref, store_id)
     rows = q.blame_rows(session, dataset.id, version.number, prefix)
+    # a comprehension per column: zip(*rows) took 3x as long, mostly in the collector
+    paths, oids = [row[0] for row in rows], [row[1] for row in rows]
+    sizes, numbers = [row[2] for row in rows], [row[3] for row in rows]
     pruned = set(uq.pruned_numbers(session, dataset.id).get(dataset.id, ()))
-    files = [{"path": r.path, "version": r.added_in, "author": r.author,
-              "created_at": r.created_at, "message": r.message, "oid": r.oid, "size": r.size,
-              "git_commit": r.git_commit, "pruned": r.added_in in pruned} for r in rows]
+    versions = version_table(session, dataset.id, set(numbers))
+    for number, described in versions.items():
+        described["pruned"] = int(number) in pruned
     return {"dataset": dataset.name, "version": version.number,
             "aliases": aq.by_version(session, dataset.id).get(version.number, []),
-            "files": files}
+            "versions": versions, "paths": paths, "path_versions": numbers, "oids": oids,
+            "sizes": sizes}
 
 
 def tag(session: Session, caller: Caller, ref: Ref, name: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from workspace.datasets import lineblame
 from workspace.datasets.availability import resolve_usable
+from workspace.datasets.versions import version_table
 from workspace.db.models import Entry
 from workspace.db.queries import datasets as q
 from workspace.errors import NotFound, WorkspaceError
@@ -68,7 +69,7 @@ def line_blame(session: Session, store: ObjectStore, cache: LineBlameCache | Non
     # Two parallel arrays, not one object per line: 100,000 small dicts took most of
     # a cached answer's time to serialize.
     return {"dataset": dataset.name, "version": version.number, "path": path,
-            "versions": _version_infos(session, dataset.id, set(blame)),
+            "versions": version_table(session, dataset.id, set(blame)),
             "line_versions": blame, "lines": lines}
 
 
@@ -114,14 +115,6 @@ def _contents(store: ObjectStore, history: Sequence[Entry]) -> list[tuple[int, b
             sequence.append((before.removed_in, b""))
         sequence.append((entry.added_in, _read(store, entry.oid)))
     return sequence
-
-
-def _version_infos(session: Session, dataset_id: int, numbers: set[int]) -> dict[str, Any]:
-    versions = q.versions_numbered(session, dataset_id, numbers)
-    authors = q.user_names(session, {v.author_id for v in versions})
-    return {str(v.number): {"author": authors.get(v.author_id, "?"), "created_at": v.created_at,
-                            "message": v.message, "git_commit": v.git_commit}
-            for v in versions}
 
 
 def _lines(content: bytes) -> list[str]:

@@ -132,6 +132,15 @@ def describe(session: Session, dataset: Dataset, version: Version) -> VersionInf
     return version_info(dataset.name, version, author, tags, named)
 
 
+def version_table(session: Session, dataset_id: int, numbers: set[int]) -> dict[str, Any]:
+    """``{"N": {"author", "created_at", "message", "git_commit"}}`` for the versions named:
+    the small table blame answers point into, so that each version is described once."""
+    return {str(number): {"author": author, "created_at": created_at, "message": message,
+                          "git_commit": git_commit}
+            for number, author, created_at, message, git_commit
+            in q.version_notes(session, dataset_id, numbers)}
+
+
 def version_info(dataset: str, version: Version, author: str, tags: list[str],
                  alias_names: list[str] | None = None) -> VersionInfo:
     git = None

@@ -119,28 +119,57 @@ def entry_at(session: Session, dataset_id: int, number: int, path: str) -> Any |
 
 def blame_rows(
     session: Session, dataset_id: int, number: int, prefix: str | None = None
-) -> Sequence[Any]:
-    """Each live file with the version (and its author) that last changed it: one join."""
+) -> list[tuple[str, str, int, int]]:
+    """Each live file at ``number`` and the version that last changed it, by path (code
+    point order, whatever the database's collation): rows of (path, oid, size, added_in).
+    One index range; the versions are described apart, once each (``version_notes``), not
+    joined onto every row. Fetched as the driver's tuples and sorted here: for 100,000
+    files a result Row per file cost as much as the query, and SQLite's sort more than
+    Python's."""
     stmt = (
-        select(
-            Entry.path,
-            Entry.oid,
-            Entry.size,
-            Entry.added_in,
-            Version.created_at,
-            Version.message,
-            Version.git_commit,
-            User.name.label("author"),
-        )
-        .join(Version, and_(Version.dataset_id == Entry.dataset_id,
-                            Version.number == Entry.added_in))
-        .join(User, User.id == Version.author_id)
+        select(Entry.path, Entry.oid, Entry.size, Entry.added_in)
         .where(Entry.dataset_id == dataset_id, *_live_at(number))
-        .order_by(Entry.path)
     )
     if prefix:
         stmt = stmt.where(Entry.path.startswith(prefix, autoescape=True))
-    return session.execute(stmt).all()
+    rows = _driver_rows(session, stmt)
+    rows.sort()  # paths are unique among live entries: only they are compared
+    return rows
+
+
+def version_notes(session: Session, dataset_id: int,
+                  numbers: set[int]) -> list[tuple[int, str, Any, str, str | None]]:
+    """(number, author, created_at, message, git_commit) of the versions named, in one
+    query; when many are named, every version of the dataset is read and the rest left
+    out (one range beats dozens of ``IN`` lists)."""
+    stmt = (
+        select(Version.number, User.name, Version.created_at, Version.message,
+               Version.git_commit)
+        .outerjoin(User, User.id == Version.author_id)
+        .where(Version.dataset_id == dataset_id)
+    )
+    if len(numbers) <= _CHUNK:
+        stmt = stmt.where(Version.number.in_(sorted(numbers)))
+    return [(n, author or "?", at, message, commit)
+            for n, author, at, message, commit in session.execute(stmt) if n in numbers]
+
+
+def _driver_rows(session: Session, stmt: Any) -> list[Any]:
+    """All rows of ``stmt`` as the database driver returns them (tuples), in the session's
+    transaction, without SQLAlchemy's result processing: only for columns that need none
+    (strings, integers)."""
+    connection = session.connection()
+    compiled = stmt.compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    args: Any = params
+    if compiled.positional:  # SQLite's "?": the values in the statement's order
+        args = [params[name] for name in compiled.positiontup or ()]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def path_history(session: Session, dataset_id: int, path: str) -> Sequence[Entry]:
