@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from workspace.db.models import TrackedFile, TrackedPath, User, Workspace
+from workspace.db.queries.bulk import insert_many
 
 
 def of_owner(session: Session, owner_id: int) -> Sequence[Workspace]:
@@ -74,10 +75,8 @@ def replace_tracked_files(
     connection = session.connection()
     connection.execute(delete(TrackedFile).where(TrackedFile.tracked_path_id == tracked_path_id))
     if rows:
-        connection.execute(
-            insert(TrackedFile),
-            [{**row, "tracked_path_id": tracked_path_id} for row in rows],
-        )
+        insert_many(session, TrackedFile,
+                    [{**row, "tracked_path_id": tracked_path_id} for row in rows])
 
 
 def refresh_tracked_files(

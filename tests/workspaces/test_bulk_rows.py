@@ -1,0 +1,72 @@
+"""Big versions and stat caches are written through the driver's executemany (``db/queries/bulk``).
+
+What a user would notice if those rows were wrong: a checkout of the version
+that does not reproduce the files (a lost executable bit, a wrong size), a
+status that hashes everything again or calls clean files modified, an object
+whose time is naive or not now. On both databases.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.workspaces.conftest import Services
+from workspace.db.models import StoredObject, TrackedPath
+from workspace.db.queries.bulk import insert_many
+from workspace.workspaces import commit, sync
+
+FILES = 120
+
+
+def _tree(data: Path) -> dict[str, bytes]:
+    written = {}
+    for i in range(FILES):
+        relpath = f"d{i % 7}/f{i:03d}.bin"
+        (data / relpath).parent.mkdir(parents=True, exist_ok=True)
+        written[relpath] = f"file {i}\n".encode() * (i + 1)
+        (data / relpath).write_bytes(written[relpath])
+    (data / "run.sh").write_bytes(b"#!/bin/sh\necho hi\n")
+    os.chmod(data / "run.sh", 0o755)
+    written["run.sh"] = b"#!/bin/sh\necho hi\n"
+    return written
+
+
+def test_a_big_version_reads_back_as_it_was_added(services: Services) -> None:
+    project = services.workspace("project")
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    written = _tree(project / "data")
+    commit.add(services.ctx, services.caller, path=str(project / "data"), dataset="bulk/rows",
+               message="many rows")
+
+    copy = project / "copy"
+    result = sync.get(services.ctx, services.caller, ref="bulk/rows", path=str(copy))
+    assert result.summary.files == len(written)
+    for relpath, content in written.items():
+        assert (copy / relpath).read_bytes() == content
+    assert os.stat(copy / "run.sh").st_mode & stat.S_IXUSR
+    assert not os.stat(copy / "d0/f000.bin").st_mode & stat.S_IXUSR
+
+    for path in (project / "data", copy):
+        (entry,) = sync.status(services.ctx, services.caller, path=str(path))["tracked"]
+        assert entry["clean"] and not entry["modified"] and not entry["added"]
+    with services.ctx.db.read() as session:
+        created = session.scalars(select(StoredObject.created_at)).all()
+        tracked = session.scalars(select(TrackedPath)).all()
+    assert len(created) == len(written) and len(tracked) == 2
+    assert all(started <= when <= datetime.now(UTC) for when in created)
+
+
+def test_only_the_tables_own_columns_can_be_named(sqlite_services: Services) -> None:
+    with pytest.raises(ValueError, match="no such column"), \
+            sqlite_services.ctx.db.write() as session:
+        insert_many(session, StoredObject, [{"oid": "0" * 64, "size": 1, "size) --": 2}])
+    with pytest.raises(ValueError, match="no such column"), \
+            sqlite_services.ctx.db.write() as session:
+        insert_many(session, StoredObject, [{"oid": "0" * 64, "size": 1}],
+                    same={"when": datetime.now(UTC)})
