@@ -8,14 +8,18 @@ the CLI and HTTP are not counted (``bench_vs_dvc.py`` measures those).
     python bench/bench_perfile.py                  # 10,000 x 4 KiB
     python bench/bench_perfile.py --files 2000 --profile ingest
 
-The *floor* is the work the invariants require of each file, done in one
-tight Python loop with nothing else around it:
+The *floor* is every system call the real path makes for each file, in one
+tight Python loop with nothing else around it (the same calls, so what the
+ratio measures is the Python and the database work around them):
 
-* ingest (adoption, single-user mode): ``open`` (``O_NOFOLLOW``) relative to
-  a reused directory fd, ``fstat``, take a read lease, ``pread`` 4 KiB, BLAKE3,
-  ``fchmod 0444``, check the lease, ``link`` into ``tmp/``, release the lease,
-  ``close``; one ``syncfs``; then ``link`` each temp to its final name and
-  ``unlink`` the temp (design.md, "add / commit", steps 3-4);
+* ingest (adoption, single-user mode): the scan (``getdents``, ``lstat``);
+  per file ``lstat``, ``open`` (``O_NOFOLLOW``) relative to a reused
+  directory fd, ``fstat``, take a read lease, ``pread`` 4 KiB, BLAKE3,
+  ``fchmod 0444``, check and renew the lease, ``lstat`` the object (already
+  stored?), ``link`` into ``tmp/``, ``stat`` that link (the inode we read),
+  release the lease, ``close``; one ``syncfs``; ``link`` each temp to its
+  final name, ``unlink`` the temp (design.md, "add / commit", steps 3-4);
+  then the stat cache's ``lstat`` of each file;
 * materialize (into an empty directory): ``fstatat`` the object (its size
   is checked), ``link`` it into the reused directory fd, ``lstat`` the new
   name (the stat cache needs its ctime).
@@ -54,6 +58,7 @@ from benchlib import write_small_tree  # noqa: E402
 from workspace.auth import Caller, bootstrap_admin  # noqa: E402
 from workspace.db import Database, migrate  # noqa: E402
 from workspace.store import ObjectStore, prepare_leases  # noqa: E402
+from workspace.store.durability import syncfs  # noqa: E402
 from workspace.workspaces import commit, registry, sync  # noqa: E402
 from workspace.workspaces.context import ServiceContext  # noqa: E402
 
@@ -75,35 +80,51 @@ def since(start: Times) -> Times:
 
 
 def floor_ingest(data: Path, store: Path) -> Times:
-    """The ingest floor over every file under ``data``; returns seconds."""
+    """The ingest floor over every file under ``data``: the real path's system calls only."""
     tmp_fd = os.open(store / "tmp", DIR_FLAGS)
     obj_fd = os.open(store / "objects", DIR_FLAGS)
     staged: list[str] = []
     start = clock()
     for directory in sorted(os.listdir(data)):
         dir_fd = os.open(data / directory, DIR_FLAGS)
-        for name in sorted(os.listdir(dir_fd)):
-            fd = os.open(name, FILE_FLAGS, dir_fd=dir_fd)
-            st = os.fstat(fd)
-            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
-            oid = blake3.blake3(os.pread(fd, st.st_size, 0)).hexdigest()
-            os.fchmod(fd, 0o444)
-            fcntl.fcntl(fd, fcntl.F_GETLEASE)
-            os.link(name, oid, src_dir_fd=dir_fd, dst_dir_fd=tmp_fd, follow_symlinks=False)
-            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
-            os.close(fd)
-            staged.append(oid)
+        with os.scandir(dir_fd) as entries:  # the scan that finds what changed
+            names = sorted(e.name for e in entries if e.stat(follow_symlinks=False))
+        for name in names:
+            staged.append(_floor_stage(dir_fd, name, tmp_fd, obj_fd))
         os.close(dir_fd)
-    os.syncfs(tmp_fd) if hasattr(os, "syncfs") else os.sync()
+    syncfs(tmp_fd)  # the store's own (ctypes: Python has no os.syncfs)
     for oid in staged:
         with contextlib.suppress(FileExistsError):
             os.mkdir(oid[:2], dir_fd=obj_fd)
         os.link(oid, f"{oid[:2]}/{oid[2:]}", src_dir_fd=tmp_fd, dst_dir_fd=obj_fd)
         os.unlink(oid, dir_fd=tmp_fd)
+    for directory in sorted(os.listdir(data)):  # the stat cache's rows: stats after the chmod
+        with os.scandir(data / directory) as entries:
+            for entry in entries:
+                entry.stat(follow_symlinks=False)
     seconds = since(start)
     os.close(tmp_fd)
     os.close(obj_fd)
     return seconds
+
+
+def _floor_stage(dir_fd: int, name: str, tmp_fd: int, obj_fd: int) -> str:
+    """Adopt one file: every system call ``IngestBatch.adopt`` makes, nothing else."""
+    os.stat(name, dir_fd=dir_fd, follow_symlinks=False)  # never open a device
+    fd = os.open(name, FILE_FLAGS, dir_fd=dir_fd)
+    st = os.fstat(fd)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    oid: str = blake3.blake3(os.pread(fd, st.st_size, 0)).hexdigest()
+    os.fchmod(fd, 0o444)
+    fcntl.fcntl(fd, fcntl.F_GETLEASE)  # the lease held: nobody wrote while we hashed
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    with contextlib.suppress(FileNotFoundError):  # deduplicated?
+        os.stat(f"{oid[:2]}/{oid[2:]}", dir_fd=obj_fd, follow_symlinks=False)
+    os.link(name, oid, src_dir_fd=dir_fd, dst_dir_fd=tmp_fd, follow_symlinks=False)
+    os.stat(oid, dir_fd=tmp_fd, follow_symlinks=False)  # the inode we read, not a swapped one
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    os.close(fd)
+    return oid
 
 
 def floor_materialize(objects: Path, plan: list[tuple[str, str, str]], into: Path) -> Times:
