@@ -70,3 +70,22 @@ def test_only_the_tables_own_columns_can_be_named(sqlite_services: Services) -> 
             sqlite_services.ctx.db.write() as session:
         insert_many(session, StoredObject, [{"oid": "0" * 64, "size": 1}],
                     same={"when": datetime.now(UTC)})
+
+
+def test_objects_already_known_keep_their_row(services: Services) -> None:
+    project = services.workspace("project")
+    written = _tree(project / "data")
+    commit.add(services.ctx, services.caller, path=str(project / "data"), dataset="bulk/one",
+               message="first")
+    with services.ctx.db.read() as session:
+        first = dict(session.execute(select(StoredObject.oid, StoredObject.created_at)).all())
+    (project / "more").mkdir()
+    for relpath, content in written.items():  # the same bytes again, and one new file
+        (project / "more" / relpath.replace("/", "-")).write_bytes(content)
+    (project / "more" / "new.txt").write_bytes(b"only here\n")
+    commit.add(services.ctx, services.caller, path=str(project / "more"), dataset="bulk/two",
+               message="second")
+    with services.ctx.db.read() as session:
+        after = dict(session.execute(select(StoredObject.oid, StoredObject.created_at)).all())
+    assert len(after) == len(first) + 1
+    assert {oid: after[oid] for oid in first} == first

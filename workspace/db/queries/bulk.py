@@ -23,11 +23,13 @@ from workspace.db.base import Base
 
 
 def insert_many(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
-                same: Mapping[str, Any] | None = None) -> None:
+                same: Mapping[str, Any] | None = None, skip_existing: bool = False) -> None:
     """Insert ``rows`` (dicts with the same keys, plain values) into ``model``'s table.
 
     ``same``: values every row shares (a timestamp); these go through their
-    column's type (a ``UTCDateTime`` too), once for all rows.
+    column's type (a ``UTCDateTime`` too), once for all rows. ``skip_existing``:
+    a row whose key is taken is left out (``ON CONFLICT DO NOTHING``, the same
+    words on SQLite and PostgreSQL), instead of looking the keys up first.
     """
     if not rows:
         return
@@ -42,7 +44,8 @@ def insert_many(session: Session, model: type[Base], rows: Sequence[Mapping[str,
         raise ValueError(f"no such columns in {table.name}: {unknown}")
     mark = ":{}" if connection.dialect.name == "sqlite" else "%({})s"
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-           f"VALUES ({', '.join(mark.format(c) for c in columns)})")
+           f"VALUES ({', '.join(mark.format(c) for c in columns)})"
+           f"{' ON CONFLICT DO NOTHING' if skip_existing else ''}")
     params = [{**row, **shared} for row in rows] if shared else list(rows)
     connection.exec_driver_sql(sql, params)
 

@@ -176,14 +176,9 @@ def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def record_objects(session: Session, sizes: dict[str, int]) -> None:
-    """Insert the objects not yet known (a set difference, portable across databases)."""
-    oids = list(sizes)
-    known: set[str] = set()
-    for start in range(0, len(oids), _CHUNK):
-        chunk = oids[start : start + _CHUNK]
-        known.update(session.scalars(select(StoredObject.oid).where(StoredObject.oid.in_(chunk))))
-    rows = [{"oid": oid, "size": sizes[oid]} for oid in oids if oid not in known]
-    insert_many(session, StoredObject, rows, same={"created_at": utcnow()})
+    """Insert the objects not yet known; a known one keeps its row (and its ``created_at``)."""
+    rows = [{"oid": oid, "size": size} for oid, size in sizes.items()]
+    insert_many(session, StoredObject, rows, same={"created_at": utcnow()}, skip_existing=True)
 
 
 def user_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
