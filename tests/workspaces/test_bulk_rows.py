@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.workspaces.conftest import Services
-from workspace.db.models import StoredObject, TrackedPath
+from workspace.db.models import StoredObject, TrackedFile, TrackedPath
 from workspace.db.queries.bulk import insert_many
 from workspace.workspaces import commit, sync
 
@@ -89,3 +89,19 @@ def test_objects_already_known_keep_their_row(services: Services) -> None:
         after = dict(session.execute(select(StoredObject.oid, StoredObject.created_at)).all())
     assert len(after) == len(first) + 1
     assert {oid: after[oid] for oid in first} == first
+
+
+def test_status_refreshes_the_stat_cache_of_files_it_re_verified(services: Services) -> None:
+    project = services.workspace("project")
+    written = _tree(project / "data")
+    commit.add(services.ctx, services.caller, path=str(project / "data"), dataset="bulk/ctime",
+               message="v1")
+    for relpath in written:  # same bytes, new ctime: what another user's ACL grant does
+        path = project / "data" / relpath
+        os.chmod(path, stat.S_IMODE(path.lstat().st_mode))
+    (entry,) = sync.status(services.ctx, services.caller, path=str(project / "data"))["tracked"]
+    assert entry["clean"]
+    with services.ctx.db.read() as session:
+        rows = session.execute(select(TrackedFile.relpath, TrackedFile.ctime_ns)).all()
+    assert {relpath: ctime for relpath, ctime in rows} == {
+        relpath: (project / "data" / relpath).lstat().st_ctime_ns for relpath in written}

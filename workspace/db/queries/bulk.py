@@ -55,3 +55,22 @@ def _bound(table: Table, name: str, value: Any, dialect: Dialect) -> Any:
         raise ValueError(f"no such column in {table.name}: {name}")
     process = table.c[name].type.bind_processor(dialect)
     return value if process is None else process(value)
+
+
+def update_many(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
+                where: Sequence[str], values: Sequence[str]) -> None:
+    """``UPDATE`` one row per item of ``rows`` (found by the ``where`` columns, set to its
+    ``values`` columns) with one driver ``executemany``; plain values only."""
+    if not rows:
+        return
+    table = model.__table__
+    assert isinstance(table, Table)
+    unknown = [c for c in (*where, *values) if c not in table.c]
+    if unknown:  # names are interpolated below: only the table's own columns may appear
+        raise ValueError(f"no such columns in {table.name}: {unknown}")
+    connection = session.connection()
+    mark = ":{}" if connection.dialect.name == "sqlite" else "%({})s"
+    sql = (f"UPDATE {table.name} SET {', '.join(f'{c} = {mark.format(c)}' for c in values)} "
+           f"WHERE {' AND '.join(f'{c} = {mark.format(c)}' for c in where)}")
+    wanted = (*where, *values)
+    connection.exec_driver_sql(sql, [{c: row[c] for c in wanted} for row in rows])
