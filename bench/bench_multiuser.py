@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,7 +46,7 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from benchlib import BenchError, du_total, log, write_small_tree  # noqa: E402
 
-from tests.support.daemon import _as_user, give  # noqa: E402
+from tests.support.daemon import as_user, give  # noqa: E402
 from tests.support.runtime import Identity, Runtime, make_runtime  # noqa: E402
 from tests.support.service import ServiceDaemon, start_service_daemon  # noqa: E402
 
@@ -84,7 +85,7 @@ def get(daemon: ServiceDaemon, who: Identity, project: Path) -> Checkout:
     argv = [daemon.runtime.python, "-m", "workspace.cli.main", "get", DATASET, "data", "--json"]
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=project, env=daemon.env(), capture_output=True, text=True,
-                          **_as_user(daemon.runtime, who))
+                          **as_user(daemon.runtime, who))
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise BenchError(f"ws get as {who.name} exited {done.returncode}: {done.stderr[-2000:]}")
@@ -92,8 +93,10 @@ def get(daemon: ServiceDaemon, who: Identity, project: Path) -> Checkout:
     return Checkout(who.name, seconds, summary["linked"], summary["copied"])
 
 
-def all_at_once(daemon: ServiceDaemon, jobs: list[tuple[Identity, Path]]) -> tuple[float, list]:
-    """Every job's `ws get` released together; the time until the last one is done."""
+def all_at_once(daemon: ServiceDaemon,
+                jobs: list[tuple[Identity, Path]]) -> tuple[float, tuple[float, float], list]:
+    """Every job's `ws get` released together: the time until the last one is done, and the
+    CPU time they took (daemon and CLI processes; the machine's floor is that / its cores)."""
     results: list[Checkout | BaseException] = [RuntimeError("not run")] * len(jobs)
     barrier = threading.Barrier(len(jobs) + 1)
 
@@ -107,6 +110,7 @@ def all_at_once(daemon: ServiceDaemon, jobs: list[tuple[Identity, Path]]) -> tup
     threads = [threading.Thread(target=work, args=(i, *job)) for i, job in enumerate(jobs)]
     for thread in threads:
         thread.start()
+    cpu_before = cpu_seconds(daemon)
     barrier.wait()
     start = time.perf_counter()
     for thread in threads:
@@ -115,7 +119,17 @@ def all_at_once(daemon: ServiceDaemon, jobs: list[tuple[Identity, Path]]) -> tup
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    return total, results
+    cpu_after = cpu_seconds(daemon)
+    return total, (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]), results
+
+
+def cpu_seconds(daemon: ServiceDaemon) -> tuple[float, float]:
+    """CPU time so far of the daemon (all its threads), and of every reaped `ws` process."""
+    assert daemon.process is not None
+    fields = Path(f"/proc/{daemon.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (int(fields[11]) + int(fields[12])) / ticks, children.ru_utime + children.ru_stime
 
 
 def workspace(daemon: ServiceDaemon, runtime: Runtime, who: Identity, name: str) -> Path:
@@ -151,7 +165,7 @@ def bench(opts: Options, runtime: Runtime) -> dict[str, Any]:
         log(f"one user at a time, {len(solo)} times")
         singles = [get(daemon, u, p) for u, p in zip(users[1:], solo, strict=False)]
         log(f"{opts.users} users at once")
-        total, concurrent = all_at_once(daemon, list(zip(users[1:], together, strict=True)))
+        total, cpu, concurrent = all_at_once(daemon, list(zip(users[1:], together, strict=True)))
         store_after = du_total([daemon.store])
         projects = solo + together
         return {
@@ -159,6 +173,8 @@ def bench(opts: Options, runtime: Runtime) -> dict[str, Any]:
             "one_user_seconds": round(statistics.median(c.seconds for c in singles), 3),
             "one_user_runs": [round(c.seconds, 3) for c in singles],
             "all_users_seconds": round(total, 3),
+            "all_users_cpu_seconds": round(sum(cpu), 3),
+            "daemon_cpu_seconds": round(cpu[0], 3), "cli_cpu_seconds": round(cpu[1], 3),
             "each_of_all_seconds": [round(c.seconds, 3) for c in concurrent],
             "copied": sum(c.copied for c in [*singles, *concurrent]),
             "linked": sum(c.linked for c in [*singles, *concurrent]),
@@ -183,6 +199,12 @@ def report(result: dict[str, Any]) -> None:
           f"{result['all_users_seconds']:.2f} s  (each: "
           f"{', '.join(f'{s:.2f}' for s in result['each_of_all_seconds'])})")
     print(f"ratio all/one: {ratio:.2f}x  (target: within 2x)")
+    cores = os.cpu_count() or 1
+    floor = result["all_users_cpu_seconds"] / cores
+    print(f"CPU time of the {result['users']} checkouts (daemon + CLIs): "
+          f"{result['all_users_cpu_seconds']:.2f} s (daemon {result['daemon_cpu_seconds']:.2f} s, "
+          f"ws processes {result['cli_cpu_seconds']:.2f} s); {cores}-core floor {floor:.2f} s; "
+          f"wall/floor {result['all_users_seconds'] / floor:.2f}x  (target: <= 1.3x)")
     print(f"files linked: {result['linked']:,}, copied: {result['copied']:,}; files not sharing "
           f"the author's inode: {result['files_not_sharing_the_authors_inode']:,}")
     print(f"store: {result['store_bytes_before']:,} B before the checkouts, "

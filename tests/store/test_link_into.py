@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from workspace.errors import InvalidInput, NotFound
-from workspace.store import ObjectStore, hash_bytes
+from workspace.errors import InvalidInput, NotFound, StoreCorrupt
+from workspace.store import ObjectStore, Placement, hash_bytes
 
 from .conftest import MakeFile
 
@@ -138,3 +138,31 @@ def test_unknown_object_and_bad_names(store: ObjectStore, oid: str, ws_fd: int) 
     for bad in ("a/b", "..", "", "."):
         with pytest.raises(InvalidInput):
             store.link_into(oid, ws_fd, bad)
+
+
+def test_link_many_links_a_directory_and_never_clobbers(
+    store: ObjectStore, oid: str, ws: Path, ws_fd: int
+) -> None:
+    (ws / "taken").write_bytes(b"the user's own\n")
+    (ws / "old").write_bytes(b"replace me\n")
+    placements = [Placement("a", oid, len(DATA)), Placement("run", oid, len(DATA), True),
+                  Placement("old", oid, len(DATA), replace=True), Placement("taken", oid),
+                  Placement("never", oid)]
+    done = []
+    with pytest.raises(FileExistsError):
+        for how in store.link_many(ws_fd, placements):
+            done.append(how)
+    assert done == ["hardlink", "copy", "hardlink"]
+    assert same_inode(ws / "a", store.object_path(oid))
+    assert same_inode(ws / "old", store.object_path(oid))
+    assert (ws / "run").read_bytes() == DATA and (ws / "run").stat().st_mode & stat.S_IXUSR
+    assert (ws / "taken").read_bytes() == b"the user's own\n"
+    assert not (ws / "never").exists() and no_temps(ws)
+
+
+def test_link_many_refuses_a_resized_object_before_linking(
+    store: ObjectStore, oid: str, ws: Path, ws_fd: int
+) -> None:
+    with pytest.raises(StoreCorrupt):
+        list(store.link_many(ws_fd, [Placement("a", oid, len(DATA) + 1)]))
+    assert not (ws / "a").exists()

@@ -11,7 +11,7 @@ when objects or versions go away.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
@@ -31,8 +31,10 @@ class ReadAccess(Protocol):
         """Before linking: let the caller read ``oids`` (raises AclFull, PermissionDenied)."""
 
     def track_copies(self, caller: Caller, dataset: str, root: str, root_fd: int,
-                     placed: Sequence[Placed]) -> None:
-        """After linking: record the private copies among ``placed`` and let their owner in."""
+                     placed: Callable[[], Sequence[Placed]]) -> None:
+        """After linking: record the private copies among ``placed()`` and let their owner in.
+
+        A callable: listing 10,000 placed files is wasted work in single-user mode."""
 
     def releasing(self) -> AbstractContextManager[None]:
         """Hold around the transaction that calls :meth:`release`."""
@@ -59,7 +61,7 @@ class NoAcl:
         return None
 
     def track_copies(self, caller: Caller, dataset: str, root: str, root_fd: int,
-                     placed: Sequence[Placed]) -> None:
+                     placed: Callable[[], Sequence[Placed]]) -> None:
         return None
 
     def releasing(self) -> AbstractContextManager[None]:
@@ -90,8 +92,8 @@ class KernelAcl:
         grant(self.core, caller, dataset, oids)
 
     def track_copies(self, caller: Caller, dataset: str, root: str, root_fd: int,
-                     placed: Sequence[Placed]) -> None:
-        track_copies(self.core, caller, dataset, root, root_fd, placed)
+                     placed: Callable[[], Sequence[Placed]]) -> None:
+        track_copies(self.core, caller, dataset, root, root_fd, placed())
 
     @contextmanager
     def releasing(self) -> Iterator[None]:

@@ -9,12 +9,14 @@ the only importer of blake3; ``leases`` makes in-place adoption safe.
 from workspace.store.hashing import hash_bytes, hash_fd, is_oid
 from workspace.store.ingest import IngestBatch, Staged
 from workspace.store.leases import prepare_leases
+from workspace.store.materialize import Placement
 from workspace.store.objects import ObjectStore
 from workspace.store.scanning import ScannedFile, ScanResult
 
 __all__ = [
     "IngestBatch",
     "ObjectStore",
+    "Placement",
     "ScanResult",
     "ScannedFile",
     "Staged",

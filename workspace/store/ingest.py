@@ -166,7 +166,8 @@ class IngestBatch:
         os.close(fd)
         return self._remember(oid, written, temp)
 
-    def adopt(self, dir_fd: int, name: str, fd: int) -> Staged | None:
+    def adopt(self, dir_fd: int, name: str, fd: int,
+              st: os.stat_result | None = None) -> Staged | None:
         """Stage the user's file ``name`` in ``dir_fd`` (open O_RDONLY at ``fd``) as is.
 
         Returns None, changing nothing, when adoption is not safe or not
@@ -174,9 +175,10 @@ class IngestBatch:
         filesystem, leases unprepared); the caller then uses :meth:`ingest_copy`. With
         ``new=False`` the object already exists and the file keeps its mode;
         the caller replaces it with a link to the object after ``commit()``.
+        ``st``: the caller's ``fstat(fd)``, if it has one (saves a second).
         """
         validate_name(name)
-        st = os.fstat(fd)
+        st = os.fstat(fd) if st is None else st
         if not (leases_prepared() and _adoptable(st)) or not take_read_lease(fd):
             return None
         try:
@@ -260,7 +262,10 @@ class IngestBatch:
         temp = self._link_adopted(dir_fd, name, oid, st)
         if temp is None:
             return None
-        return self._remember(oid, st.st_size, temp)
+        # Pinned and looked up just above (this batch is one thread's): no second lstat.
+        self._staged_any = True
+        self._pending[oid] = temp
+        return Staged(oid, st.st_size, new=True)
 
     def _link_adopted(self, dir_fd: int, name: str, oid: str, st: os.stat_result) -> str | None:
         """Hard-link the user's name into tmp/; None if it is not (any more) our inode."""
@@ -288,7 +293,8 @@ class IngestBatch:
         fanouts: dict[str, str] = {}
         created_fanout = False
         for oid, temp in list(self._pending.items()):
-            created_fanout |= self._layout.ensure_fanout(oid)
+            if oid[:2] not in fanouts:  # one mkdir per fan-out directory, not per object
+                created_fanout |= self._layout.ensure_fanout(oid)
             if self._layout.publish(temp, oid):
                 self.published.add(oid)
             del self._pending[oid]  # published or dropped: an abort must no longer touch it

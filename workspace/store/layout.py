@@ -19,6 +19,7 @@ a time: opening one deletes the temporaries that a crashed run left behind.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import shutil
@@ -35,7 +36,16 @@ from workspace.store.hashing import is_oid
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 ADOPT_PREFIX = "a."
-"""Temp names of adopted user files: ``a.<oid>.<original mode, octal>.<random>``."""
+"""Temp names of adopted user files: ``a.<oid>.<original mode, octal>.<unique>``."""
+# Temp names need only be unique among this process's temps (tmp/ is the daemon's own,
+# and a store is opened by one process, which clears older temps first): a random tag
+# per process and a counter, rather than a getrandom() call per file.
+_TEMP_TAG = secrets.token_hex(6)
+_TEMP_SERIAL = itertools.count()
+
+
+def _unique() -> str:
+    return f"{_TEMP_TAG}{next(_TEMP_SERIAL):x}"
 
 
 @dataclass
@@ -93,7 +103,7 @@ class StoreLayout:
 
     def new_temp(self) -> tuple[str, int]:
         """A new private (0600) temp file in tmp/, open read-write; the caller closes the fd."""
-        name = "c." + secrets.token_hex(12)
+        name = "c." + _unique()
         self.track_temp(name)
         return name, os.open(name, _TEMP_FLAGS, 0o600, dir_fd=self.tmp_fd)
 
@@ -223,7 +233,7 @@ class StoreLayout:
 
 def adopt_temp_name(oid: str, mode: int) -> str:
     """The tmp/ name for an adopted file; it records what to undo after a crash."""
-    return f"{ADOPT_PREFIX}{oid}.{stat.S_IMODE(mode):o}.{secrets.token_hex(8)}"
+    return f"{ADOPT_PREFIX}{oid}.{stat.S_IMODE(mode):o}.{_unique()}"
 
 
 def _parse_adopt_name(name: str) -> tuple[str, int] | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -23,7 +23,7 @@ from workspace.store.acl import Readers
 from workspace.store.hashing import hash_fd, is_oid
 from workspace.store.ingest import IngestBatch
 from workspace.store.layout import StoreLayout
-from workspace.store.materialize import Method, link_into
+from workspace.store.materialize import Method, Placement, link_into, link_many
 from workspace.store.pins import PinLease, Pins
 
 
@@ -210,6 +210,12 @@ class ObjectStore:
             size=size,
             private=self.private,
         )
+
+    def link_many(self, dir_fd: int, placements: Iterable[Placement], *,
+                  prefer: Method = "hardlink") -> Iterator[Method]:
+        """:meth:`link_into` for many names in one directory, yielding how each was done."""
+        return link_many(self._layout, dir_fd, placements, prefer=prefer,
+                         link_count_limit=self.link_count_limit, private=self.private)
 
 
 def _not_regular(oid: str) -> StoreCorrupt:

@@ -82,6 +82,8 @@ def split_relpath(relpath: str) -> list[str]:
 
 def validate_name(name: str) -> str:
     """Check ``name`` is one plain directory entry name (no slash, not '.' or '..')."""
+    if name and "/" not in name and "\0" not in name and name not in (".", ".."):
+        return name  # the common case, checked without splitting (once per file linked)
     if len(split_relpath(name)) != 1:
         raise InvalidInput(f"{name!r} is not a single file name", hint="pass one path component")
     return name

@@ -130,7 +130,7 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], rel
     report.stats.update({path: state.files[path] for path in known})
     files, _ = local.list_files(root_fd, relpath, kind)
     ctx.acl.track_copies(caller, target.dataset, root_path, root_fd,
-                         materialize.placed(relpath, kind, files, report.manifest))
+                         lambda: materialize.placed(relpath, kind, files, report.manifest))
     rows = _cache_rows(ctx, files, report)
     return report, rows
 

@@ -142,7 +142,7 @@ def _stage_one(batch: IngestBatch, store: ObjectStore, dir_fd: int, relpath: str
                                                     options.owner_uid), st, adopted=False)
         result = None
         if options.adopt and _adoptable(st):
-            result = batch.adopt(dir_fd, name, fd)
+            result = batch.adopt(dir_fd, name, fd, st)
         adopted = result is not None
         if result is None:
             result = batch.ingest_copy(fd)

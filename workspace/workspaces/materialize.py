@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import posixpath
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from workspace.acl.service import Placed
 from workspace.datasets.manifest import ManifestEntry
 from workspace.errors import Conflict
-from workspace.store import ObjectStore, safefs
+from workspace.store import ObjectStore, Placement, safefs
 from workspace.workspaces.ingest import Progress, Summary, by_directory
 from workspace.workspaces.local import Cache, LocalFile, LocalState
 
@@ -67,9 +68,12 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *,
         dir_fd = os.dup(base_fd) if directory == "" else safefs.open_dir(
             base_fd, directory, create=True)
         try:
-            for path in members:
-                entry = by_path[path]
-                _link(store, dir_fd, entry, entry.path in work.occupied, prefer, summary)
+            entries = [by_path[path] for path in members]
+            for entry, how in _link_dir(store, dir_fd, entries, work.occupied, prefer):
+                if how == "hardlink":
+                    summary.linked += 1
+                else:
+                    summary.copied += 1
                 done_bytes += entry.size
                 progress(summary.linked + summary.copied, done_bytes)
         finally:
@@ -78,27 +82,27 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *,
     return summary
 
 
+def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
+              occupied: frozenset[str], prefer: str) -> Iterator[tuple[ManifestEntry, str]]:
+    """Link one directory's entries, each atomically; a name that appeared is a Conflict."""
+    placements = (Placement(posixpath.basename(e.path), e.oid, e.size, e.executable,
+                            e.path in occupied) for e in entries)
+    linked = store.link_many(dir_fd, placements, prefer="copy" if prefer == "copy" else "hardlink")
+    done = 0
+    try:
+        for how in linked:
+            yield entries[done], how
+            done += 1
+    except FileExistsError:
+        raise Conflict(f"{entries[done].path} appeared while it was being checked out",
+                       hint="nothing of yours was overwritten; run the command again") from None
+
+
 def _in_place(entry: ManifestEntry, state: LocalState) -> bool:
     st = state.files.get(entry.path)
     if st is None or state.oids.get(entry.path) != entry.oid:
         return False
     return bool(st.st_mode & 0o100) == entry.executable
-
-
-def _link(store: ObjectStore, dir_fd: int, entry: ManifestEntry, occupied: bool, prefer: str,
-          summary: Summary) -> None:
-    try:
-        how = store.link_into(entry.oid, dir_fd, posixpath.basename(entry.path),
-                              executable=entry.executable, replace=occupied,
-                              prefer="copy" if prefer == "copy" else "hardlink",
-                              size=entry.size)
-    except FileExistsError:
-        raise Conflict(f"{entry.path} appeared while it was being checked out",
-                       hint="nothing of yours was overwritten; run the command again") from None
-    if how == "hardlink":
-        summary.linked += 1
-    else:
-        summary.copied += 1
 
 
 def _remove(base_fd: int, paths: list[str], summary: Summary) -> None:

@@ -187,7 +187,7 @@ def _sync(ctx: ServiceContext, caller: Caller, root: str, root_fd: int, tracked:
         summary = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
                                     progress=reporter.update)
     files, _ = local.list_files(root_fd, tracked.path, tracked.kind)
-    ctx.acl.track_copies(caller, target.dataset.name, root, root_fd, materialize.placed(
+    ctx.acl.track_copies(caller, target.dataset.name, root, root_fd, lambda: materialize.placed(
         tracked.path, tracked.kind, files, target.manifest))
     manifest = target.manifest
     rows = [local.cache_row(f.relpath, manifest[f.relpath].oid, f.stat,

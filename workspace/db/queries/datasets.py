@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from workspace.db.base import utcnow
 from workspace.db.models import Dataset, Entry, StoredObject, Tag, User, Version
+from workspace.db.queries.bulk import insert_many
 
 _CHUNK = 500
 
@@ -199,20 +201,13 @@ def end_entries(session: Session, entry_ids: Sequence[int], number: int) -> None
 
 
 def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:  # Core executemany: the ORM's bulk path costs several times more per row
-        session.connection().execute(insert(Entry), list(rows))
+    insert_many(session, Entry, rows)  # see bulk.py: per-row cost matters here
 
 
 def record_objects(session: Session, sizes: dict[str, int]) -> None:
-    """Insert the objects not yet known (a set difference, portable across databases)."""
-    oids = list(sizes)
-    known: set[str] = set()
-    for start in range(0, len(oids), _CHUNK):
-        chunk = oids[start : start + _CHUNK]
-        known.update(session.scalars(select(StoredObject.oid).where(StoredObject.oid.in_(chunk))))
-    rows = [{"oid": oid, "size": sizes[oid]} for oid in oids if oid not in known]
-    if rows:
-        session.connection().execute(insert(StoredObject), rows)
+    """Insert the objects not yet known; a known one keeps its row (and its ``created_at``)."""
+    rows = [{"oid": oid, "size": size} for oid, size in sizes.items()]
+    insert_many(session, StoredObject, rows, same={"created_at": utcnow()}, skip_existing=True)
 
 
 def user_names(session: Session, ids: Iterable[int]) -> dict[int, str]:

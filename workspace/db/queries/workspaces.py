@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workspace.db.models import TrackedFile, TrackedPath, User, Workspace
+from workspace.db.queries.bulk import insert_many, update_many
 
 
 def of_owner(session: Session, owner_id: int) -> Sequence[Workspace]:
@@ -74,25 +75,20 @@ def replace_tracked_files(
     connection = session.connection()
     connection.execute(delete(TrackedFile).where(TrackedFile.tracked_path_id == tracked_path_id))
     if rows:
-        connection.execute(
-            insert(TrackedFile),
-            [{**row, "tracked_path_id": tracked_path_id} for row in rows],
-        )
+        insert_many(session, TrackedFile,
+                    [{**row, "tracked_path_id": tracked_path_id} for row in rows])
 
 
 def refresh_tracked_files(
     session: Session, tracked_path_id: int, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Update the stat fields of files whose content was re-verified unchanged."""
-    for row in rows:
-        session.execute(
-            update(TrackedFile)
-            .where(
-                TrackedFile.tracked_path_id == tracked_path_id,
-                TrackedFile.relpath == row["relpath"],
-            )
-            .values(ino=row["ino"], mtime_ns=row["mtime_ns"], ctime_ns=row["ctime_ns"])
-        )
+    """Update the stat fields of files whose content was re-verified unchanged.
+
+    One ``executemany``: after another user is given read on shared objects
+    (their ctime moved), a status re-verifies every file of a big checkout.
+    """
+    update_many(session, TrackedFile, [{**row, "tracked_path_id": tracked_path_id} for row in rows],
+                where=("tracked_path_id", "relpath"), values=("ino", "mtime_ns", "ctime_ns"))
 
 
 _IN_CHUNK = 500
