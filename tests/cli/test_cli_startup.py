@@ -24,20 +24,24 @@ HEAVY = {"typer", "click", "rich", "httpx", "httpcore", "pydantic", "pydantic_se
          "http", "email", "ssl", "dataclasses", "inspect", "tempfile", "tomllib", "sqlalchemy"}
 """Packages the light path must not load (top-level names)."""
 
+# What the interpreter loaded before `ws` ran (site, and any .pth file of the machine's
+# site-packages: one here imports certifi, hence tempfile) is not the CLI's doing.
 _PROBE = """
 import json, sys
+before = {name.split(".")[0] for name in sys.modules}
 from workspace.cli.main import main
 try:
     main(sys.argv[2:])
 except SystemExit:
     pass
 with open(sys.argv[1], "w") as out:
-    json.dump(sorted({name.split(".")[0] for name, m in sys.modules.items() if m}), out)
+    loaded = {name.split(".")[0] for name, m in sys.modules.items() if m}
+    json.dump(sorted(loaded - before), out)
 """
 
 
 def loaded_by(args: list[str], cwd: Path, tmp_path: Path) -> set[str]:
-    """The top-level modules a `ws ARGS` process had loaded when it finished."""
+    """The top-level modules a `ws ARGS` process loaded beyond the interpreter's own start."""
     report = tmp_path / "modules.json"
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("WORKSPACE_")}
     env.update({"PYTHONPATH": str(REPO), "WORKSPACE_HOME": str(tmp_path / ".ws-home")})
