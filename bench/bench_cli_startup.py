@@ -26,14 +26,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench_status import wait_warm
 from bench_vs_dvc import find_ws, scratch_parent
-from benchlib import BenchError, log, remove_tree, running_daemon, timed_get, write_small_tree
+from benchlib import BenchError, in_scratch, log, running_daemon, timed_get, write_small_tree
 
 TARGET_MS = 60.0
 HTTPX_GET = (
@@ -161,18 +160,8 @@ def _check(what: str, over_ms: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="ws-bench-startup-", dir=scratch_parent(None)))
-    try:
-        print(bench(args, root.resolve()))
-        return 0
-    except BenchError as exc:
-        log(f"error: {exc}")
-        return 1
-    finally:
-        if args.keep:
-            log(f"kept {root}")
-        else:
-            remove_tree(root)
+    return in_scratch("ws-bench-startup-", scratch_parent(None), args.keep,
+                      lambda root: bench(args, root))
 
 
 if __name__ == "__main__":

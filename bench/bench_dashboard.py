@@ -30,7 +30,6 @@ import pwd
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_history import DATASET, LINES_DATASET, Bench, commit_csv, fill
-from benchlib import BenchError, log, remove_tree, running_daemon
+from benchlib import BenchError, in_scratch, log, running_daemon
 
 PASSWORD = "bench password for the dashboard"
 TARGET = 0.100
@@ -238,19 +237,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     load = os.getloadavg()[0]
-    root = Path(tempfile.mkdtemp(prefix="ws-bench-dashboard-", dir=args.scratch_parent))
-    try:
-        timings, peer = run(args, root.resolve())
-        print(report(args, timings, peer, load))
-        return 0
-    except BenchError as exc:
-        log(f"error: {exc}")
-        return 1
-    finally:
-        if args.keep:
-            log(f"kept {root}")
-        else:
-            remove_tree(root)
+    return in_scratch("ws-bench-dashboard-", args.scratch_parent, args.keep,
+                      lambda root: report(args, *run(args, root), load))
 
 
 if __name__ == "__main__":

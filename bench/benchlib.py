@@ -16,6 +16,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
@@ -114,6 +115,26 @@ def du_total(paths: Sequence[Path]) -> int:
     if done.returncode != 0:
         raise BenchError(failure(argv, Path.cwd(), done))
     return int(done.stdout.strip().splitlines()[-1].split()[0])
+
+
+def in_scratch(prefix: str, parent: Path | None, keep: bool,
+               body: Callable[[Path], str]) -> int:
+    """Run ``body`` in a fresh scratch directory, print what it returns, and exit-code it.
+
+    A ``BenchError`` is logged (exit 1); the directory is removed unless ``keep``.
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).resolve()
+    try:
+        print(body(root))
+        return 0
+    except BenchError as exc:
+        log(f"error: {exc}")
+        return 1
+    finally:
+        if keep:
+            log(f"kept {root}")
+        else:
+            remove_tree(root)
 
 
 def remove_tree(root: Path) -> None:
