@@ -51,7 +51,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
@@ -74,6 +74,8 @@ IDLE_WAIT = 3600.0
 SCAN_ATTEMPTS = 3
 WATCH_MARGIN = 1024
 """Watches left to the daemon user's other programs (and 10% of the limit, if more)."""
+_MANY_PATHS = 2000
+"""Past this many examined paths, status reads all of a tracked path's rows in one query."""
 
 
 def default_budget() -> int:
@@ -167,10 +169,7 @@ class WorkspaceWatcher:
                snap: Snapshot) -> local.LocalState | None:
         """Stat (and hash if needed) only the dirty paths; None when only a scan can tell."""
         examined = snap.examined()
-        with self.ctx.db.read() as session:  # a name that cannot be stored has no row
-            rows = wq.tracked_files_at(session, tracked.id, [p for p in examined if storable(p)])
-            for directory in filter(storable, snap.dirs):
-                rows.update(wq.tracked_files_under(session, tracked.id, directory))
+        rows = self._rows_of(tracked.id, examined, snap.dirs)
         try:
             state = local.compare_some(root_fd, tracked.path, tracked.kind, rows, examined)
         except (WorkspaceError, OSError) as exc:
@@ -178,6 +177,22 @@ class WorkspaceWatcher:
             return None
         tree.settle(snap, state)
         return state
+
+    def _rows_of(self, tracked_id: int, examined: set[str],
+                 dirs: Collection[str]) -> local.Cache:
+        """The stat-cache rows of the examined paths and of everything below the dirty dirs.
+
+        Most of a tracked path (a root daemon polls every linked file): read all
+        rows in one query rather than thousands of IN lists, and keep the wanted."""
+        with self.ctx.db.read() as session:  # a name that cannot be stored has no row
+            if len(examined) > _MANY_PATHS:
+                under = tuple(d + "/" for d in dirs)
+                return {p: row for p, row in wq.tracked_files(session, tracked_id).items()
+                        if p in examined or (under and p.startswith(under))}
+            rows = wq.tracked_files_at(session, tracked_id, [p for p in examined if storable(p)])
+            for directory in filter(storable, dirs):
+                rows.update(wq.tracked_files_under(session, tracked_id, directory))
+            return rows
 
     def stats(self) -> WatchStats:
         with self._hub.lock:

@@ -126,16 +126,48 @@ def compare_some(root_fd: int, relpath: str, kind: str, cache: Cache,
     found: dict[str, LocalFile] = {}
     unsupported: set[str] = set()
     with opened_target(root_fd, relpath, kind) as (fd, name):
-        for path in sorted(paths):
-            _look_at(fd, name or path, path, kind, found, unsupported)
+        if name is not None:  # a tracked file: its one path is the file itself
+            for path in paths:
+                _look_at(fd, name, path, kind, found, unsupported)
+        else:
+            for directory, names in _by_parent(paths).items():
+                _look_in(fd, directory, names, kind, found, unsupported)
     return _compare_files(root_fd, relpath, kind, list(found.values()), sorted(unsupported),
                           cache, None)
 
 
+def _by_parent(paths: Collection[str]) -> dict[str, list[str]]:
+    """Paths grouped by their directory, so each directory is opened once, not once per file
+    (a root daemon in hardlink mode stats every linked file at every status)."""
+    groups: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        directory, _, base = path.rpartition("/")
+        groups.setdefault(directory, []).append(base)
+    return groups
+
+
+def _look_in(fd: int, directory: str, names: list[str], kind: str,
+             found: dict[str, LocalFile], unsupported: set[str]) -> None:
+    """Look at ``names`` in ``directory`` (under ``fd``); a missing directory holds nothing."""
+    try:
+        dir_fd = safefs.open_dir(fd, directory) if directory else os.dup(fd)
+    except NotFound:
+        return
+    try:
+        for base in names:
+            _look_at(dir_fd, base, f"{directory}/{base}" if directory else base, kind, found,
+                     unsupported)
+    finally:
+        os.close(dir_fd)
+
+
 def _look_at(fd: int, on_disk: str, path: str, kind: str, found: dict[str, LocalFile],
              unsupported: set[str]) -> None:
-    st = safefs.lstat_at(fd, on_disk)
-    if st is None:
+    """``on_disk``: one entry name in ``fd``, or "" for ``fd`` itself."""
+    try:
+        st = (os.stat(safefs.validate_name(on_disk), dir_fd=fd, follow_symlinks=False)
+              if on_disk else os.fstat(fd))
+    except (FileNotFoundError, NotADirectoryError):
         return
     if stat_mod.S_ISREG(st.st_mode):
         found[path] = LocalFile(path, st)
