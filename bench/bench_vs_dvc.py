@@ -61,6 +61,7 @@ class Options:
     dvc_venv: Path
     ws: Cmd | None
     scratch_parent: Path | None
+    link_mode: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,13 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         "is on the same filesystem as the working directory, else the "
         "working directory)",
     )
+    p.add_argument(
+        "--link-mode",
+        choices=("hardlink", "auto", "copy"),
+        default="hardlink",
+        help="workspace's link_mode (default: hardlink, as DVC's cache.type here; `auto` "
+        "copies when the daemon runs as root)",
+    )
     a = p.parse_args(argv)
     if a.small_files < 1 or a.big_gib <= 0:
         p.error("--small-files and --big-gib must be positive")
@@ -142,6 +150,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         a.dvc_venv.absolute(),
         ws,
         a.scratch_parent,
+        a.link_mode,
     )
 
 
@@ -191,7 +200,8 @@ def find_ws() -> tuple[Cmd, dict[str, str]]:
 
 def make_tools(opts: Options, layout: Layout) -> Tools:
     ws, ws_extra = (opts.ws, {}) if opts.ws else find_ws()
-    ws_env = {**os.environ, **ws_extra, "WORKSPACE_HOME": str(layout.ws_home)}
+    ws_env = {**os.environ, **ws_extra, "WORKSPACE_HOME": str(layout.ws_home),
+              "WORKSPACE_LINK_MODE": opts.link_mode}
     for name in (
         "WORKSPACE_SOCKET",
         "WORKSPACE_CONFIG",
@@ -338,7 +348,7 @@ def bench(opts: Options, layout: Layout, tools: Tools) -> tuple[list[Row], dict[
 def describe(opts: Options, layout: Layout, tools: Tools, version: str) -> dict[str, Any]:
     return {
         "dvc": f"{version} ({tools.dvc[0]}; cache.type hardlink)",
-        "workspace": " ".join(tools.ws),
+        "workspace": f"{' '.join(tools.ws)} (link_mode {opts.link_mode}, as uid {os.geteuid()})",
         "data": f"{opts.small_files} x 4 KiB files in "
         f"{min(opts.small_files, SMALL_DIRS)} dirs + 1 x {opts.big_bytes / GIB:g} GiB file",
         "scratch": str(layout.root),
@@ -364,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"dvc {version}; scratch {layout.root}")
         meta = describe(opts, layout, tools, version)
         rows, disk = bench(opts, layout, tools)
+        one, five, _ = os.getloadavg()
+        meta["machine"] += f"; {one:.2f} (1 min) {five:.2f} (5 min) at end"
         print(as_json(meta, rows, disk) if opts.json else as_table(meta, rows, disk))
         return 0
     except BenchError as exc:

@@ -1,5 +1,5 @@
-"""Start-up: which modules the hottest commands load (issue 12), and that the light path
-(cli/fast.py) answers exactly as the Typer command does.
+"""Start-up: which modules the hottest commands (status, blame, add, commit, get) load
+(issue 12), and that the light path (cli/fast.py) answers exactly as the Typer command does.
 
 Tests never assert timings; they pin what costs the time: a cheap command that
 imports Typer, rich, httpx, pydantic or the standard library's HTTP and email
@@ -76,6 +76,24 @@ def test_blame_loads_nothing_heavy(fake: FakeDaemon, tmp_path: Path) -> None:
         {"ref": "vision/cats"}, {"ref": "vision/cats@1", "prefix": "sub/"}]
 
 
+@pytest.mark.parametrize("args", [
+    ("add", "data", "-d", "vision/cats", "-m", "first cut"),
+    ("commit", "data", "--message=second", "--json"),
+    ("get", "vision/cats@1", "data", "--force"),
+])
+def test_write_commands_load_nothing_heavy(fake: FakeDaemon, tmp_path: Path,
+                                           args: tuple[str, ...]) -> None:
+    """add, commit and get stream their progress over the standard library's socket too,
+    and outside git they do not load pygit2 (which alone costs more than the rest)."""
+    (tmp_path / "data").mkdir()
+    fake.answer_write(f"/v1/{args[0]}", tmp_path)
+    modules = loaded_by(["--socket", str(fake.socket), *args], tmp_path, tmp_path)
+    assert "workspace" in modules
+    assert modules & (HEAVY - {"dataclasses", "inspect"} | {"pygit2"}) == set(), args
+    assert len(fake.sent(f"/v1/{args[0]}")) == 1
+    assert (tmp_path / "data.ws").is_file()  # the pointer file written after the stream
+
+
 def test_other_commands_still_get_typer(fake: FakeDaemon, tmp_path: Path) -> None:
     fake.reply("GET", "/v1/datasets", a.datasets())
     assert "typer" in loaded_by(["--socket", str(fake.socket), "status", "--help"], tmp_path,
@@ -87,6 +105,14 @@ def test_other_commands_still_get_typer(fake: FakeDaemon, tmp_path: Path) -> Non
     ("status", "data", "extra"), ("status", "--bogus"), ("status", "-h"), ("--version",),
     ("blame", "vision/cats@2"), ("blame", "vision/cats", "train/", "--json"), ("blame",),
     ("blame", "Bad/Name"), ("blame", "a", "b", "c"), ("blame", "vision/cats", "--lines"),
+    ("add", "data", "-d", "vision/cats", "-m", "first cut"),
+    ("add", "data", "--dataset=vision/cats", "--message", "m", "--skip-symlinks", "--json"),
+    ("add", "data", "-m", "no dataset"), ("add", "data", "-d", "Bad/Name", "-m", "m"),
+    ("add", "data", "-d", "a/b", "-d", "a/c", "-m", "m"), ("add", "data", "-m", "-x", "-d", "a"),
+    ("commit", "data", "-m", "second"), ("commit", "data", "--json", "-m", "second"),
+    ("commit", "-m", "no path"), ("commit", "data", "-m", "m", "--force"),
+    ("get", "vision/cats@1", "data"), ("get", "vision/cats", "data", "--force", "--json"),
+    ("get", "vision/cats"), ("get", "not a ref", "data"), ("get", "a/b", "data", "extra"),
 ])
 def test_the_light_path_answers_as_typer_does(fake: FakeDaemon, tmp_path: Path,
                                               args: tuple[str, ...]) -> None:
@@ -97,6 +123,8 @@ def test_the_light_path_answers_as_typer_does(fake: FakeDaemon, tmp_path: Path,
         tmp_path, a.status_entry("data", "vision/cats", 2, added=("new.csv",))))
     fake.reply("GET", "/v1/blame", a.blame(files=(("train/a.csv", 1),),
                                            versions={"1": a.blame_version()}))
+    for route in ("add", "commit", "get"):
+        fake.answer_write(f"/v1/{route}", tmp_path)
     socket = str(fake.socket)
     light = run_cli("--socket", socket, *args, cwd=tmp_path, home=tmp_path)
     typer_path = run_cli("--socket", "x", "--socket", socket, *args, cwd=tmp_path, home=tmp_path)

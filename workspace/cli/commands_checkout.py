@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 
-from workspace.cli.commands_data import ForceOpt, report, run_write
+from workspace.cli.commands_data import ForceOpt
 from workspace.cli.output import print_error, print_json, say, summary_line
 from workspace.cli.state import JsonFlag, state
+from workspace.cli.writes import report, run_write
 from workspace.client.daemon import DaemonClient, Json, workspace_root
 from workspace.client.paths import current_dir, daemon_path, in_workspace, shown
 from workspace.client.pointers import find_all, read_beside

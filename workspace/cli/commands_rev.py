@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import typer
 
-from workspace.cli.commands_data import run_write
 from workspace.cli.gitinfo import changed_pointers_between, pointers_at
 from workspace.cli.output import print_error, print_json, say, summary_line
 from workspace.cli.state import state
+from workspace.cli.writes import run_write
 from workspace.client.daemon import DaemonClient, Json, workspace_root
 from workspace.client.paths import current_dir, daemon_path, shown
 from workspace.errors import DaemonUnreachable, NotFound, WorkspaceError

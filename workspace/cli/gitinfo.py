@@ -19,6 +19,8 @@ from workspace.errors import InvalidInput
 
 def provenance(path: str) -> Json | None:
     """HEAD commit, branch and dirtiness of the repository holding ``path``, if any."""
+    if not may_be_in_git(path):
+        return None
     from workspace.vcs.repo import Unavailable, head_info, open_repository
 
     found = open_repository(Path(path))
@@ -29,6 +31,22 @@ def provenance(path: str) -> Json | None:
         warn(f"hint: {found.hint}")
         return None
     return asdict(head_info(found))
+
+
+def may_be_in_git(path: str) -> bool:
+    """Whether ``path`` or a directory above it has a ``.git`` (or git is pointed elsewhere
+    by GIT_DIR): only then is pygit2 loaded, which costs more than all the rest of an
+    `add` outside git. git itself finds repositories this way; libgit2 decides the rest."""
+    if os.environ.get("GIT_DIR"):
+        return True
+    here = os.path.abspath(path)
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")):
+            return True
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
 
 
 def pointers_at(rev: str, root: str) -> dict[str, bytes]:

@@ -112,6 +112,13 @@ class DaemonClient:
 
     def stream(self, route: str, body: Json, on_event: EventSink) -> Json:
         """POST a streaming operation; ``on_event`` sees start/progress; returns the result."""
+        if self._unix is not None:
+            with self._wire():
+                answer = self._unix.stream(route, body, notice_header=NOTICE_HEADER)
+            self._tell(answer.notices)
+            if not answer.ok:
+                return _decode_body(answer.status, answer.ok, answer.body)
+            return consume_events(answer.lines, on_event)
         import httpx
 
         no_read_limit = httpx.Timeout(None, connect=CONNECT_TIMEOUT)

@@ -1,18 +1,19 @@
 """HTTP/1.1 over the daemon's Unix socket in a few dozen lines: the hot path's transport.
 
 ``DaemonClient`` (``daemon.py``) sends its plain JSON requests (``get``,
-``post``, ``delete``) on the local socket through this module, and keeps
-httpx for streams, downloads and TCP. Why two: a no-op `ws status` must start
-in tens of milliseconds, and importing httpx (httpcore, h11, anyio, idna, an
-SSL context) costs more than the rest of it together; even the standard
+``post``, ``delete``) and its streamed operations (NDJSON progress lines) on
+the local socket through this module, and keeps httpx for downloads and TCP.
+Why two: a no-op `ws status` must start in tens of milliseconds, and
+importing httpx (httpcore, h11, anyio, idna, an SSL context) costs more
+than the rest of it together; even the standard
 library's ``http.client`` pulls in ``email`` (for header parsing), ``ssl``,
 ``calendar`` and ``datetime``, about as much again as everything else a
 status needs (``bench/bench_cli_startup.py`` prints the figures). A request
 with a JSON body and an answer framed by ``Content-Length`` or chunks, on a
 local socket to our own daemon, needs none of that: no TLS, no proxies, no
-redirects, no compression. Streams stay on httpx: they are long operations
-where its start-up is noise, and their framing (NDJSON lines, ranges) is
-written and tested against it.
+redirects, no compression. A checkout of 10,000 small files takes half a
+second, so httpx's start-up is not noise there either; downloads (ranges,
+raw bytes) stay on httpx.
 
 Failures are raised as ``WireError`` with a kind (``connect``, ``timeout``,
 ``transport``) and the cause chained, so ``daemon.py`` maps both
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import socket as socketlib
+from collections.abc import Iterator
 from typing import IO, Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -47,6 +49,19 @@ class _Stale(WireError):
 
 class ProtocolError(Exception):
     """The bytes that came back are not an HTTP/1.1 answer we can read."""
+
+
+class Streamed(NamedTuple):
+    """A streamed answer: ``lines`` as they come when it succeeded, else the whole ``body``."""
+
+    status: int
+    notices: list[str]
+    lines: Iterator[str]
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
 
 class Answer(NamedTuple):
@@ -76,16 +91,7 @@ class UnixHttp:
 
     def request(self, method: str, route: str, *, params: dict[str, Any] | None = None,
                 body: Any = None, notice_header: str = "") -> Answer:
-        url = route + ("?" + query(params) if params else "")
-        payload = b""
-        head = [f"{method} {url} HTTP/1.1", f"Host: {HOST}", "Accept: application/json"]
-        if body is not None:
-            payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
-                                 allow_nan=False).encode("utf-8")
-            head.append("Content-Type: application/json")
-        if body is not None or method != "GET":
-            head.append(f"Content-Length: {len(payload)}")
-        message = ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + payload
+        message = _message(method, route, params, body)
         reused = self._sock is not None
         if not reused:
             self._open()
@@ -96,6 +102,49 @@ class UnixHttp:
                 raise
         self._open()  # the daemon closed the idle kept-alive connection: once more, anew
         return self._exchange(message, notice_header.lower())
+
+    def stream(self, route: str, body: Any, *, notice_header: str = "") -> Streamed:
+        """POST ``body`` and answer with the body's lines as they come (no read timeout:
+        an operation runs as long as it needs). An error answer comes whole, in ``body``.
+        Always on a fresh connection, closed when the lines end."""
+        self.close()
+        self._open()
+        assert self._sock is not None and self._reader is not None
+        reader = self._reader
+        try:
+            self._sock.sendall(_message("POST", route, None, body))
+            self._sock.settimeout(None)
+            status, headers = _read_head(reader)
+            notices = headers.get(notice_header.lower(), [])
+            if not 200 <= status < 300:
+                return Streamed(status, notices, iter(()), _read_body(reader, status, headers))
+        except TimeoutError as exc:
+            self.close()
+            raise WireError("timeout", exc) from exc
+        except (OSError, ProtocolError, ValueError) as exc:
+            self.close()
+            raise WireError("transport", exc) from exc
+        return Streamed(status, notices, self._lines(reader, headers), b"")
+
+    def _lines(self, reader: IO[bytes], headers: dict[str, list[str]]) -> Iterator[str]:
+        """The body's lines; a connection cut (or garbled) mid-body simply ends them."""
+        if "chunked" in ",".join(headers.get("transfer-encoding", [])).lower():
+            pieces = _chunks(reader)
+        elif "content-length" in headers:
+            pieces = iter([_read_exactly(reader, int(headers["content-length"][0]))])
+        else:
+            pieces = iter(reader.readline, b"")
+        pending = b""
+        try:
+            for piece in pieces:
+                *lines, pending = (pending + piece).split(b"\n")
+                yield from (line.decode("utf-8") for line in lines)
+        except (OSError, ProtocolError, ValueError):
+            return
+        finally:
+            self.close()
+        if pending:
+            yield pending.decode("utf-8")
 
     def _open(self) -> None:
         sock = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
@@ -132,6 +181,19 @@ class UnixHttp:
         return Answer(status, headers.get(notice_header, []), body)
 
 
+def _message(method: str, route: str, params: dict[str, Any] | None, body: Any) -> bytes:
+    url = route + ("?" + query(params) if params else "")
+    payload = b""
+    head = [f"{method} {url} HTTP/1.1", f"Host: {HOST}", "Accept: application/json"]
+    if body is not None:
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+                             allow_nan=False).encode("utf-8")
+        head.append("Content-Type: application/json")
+    if body is not None or method != "GET":
+        head.append(f"Content-Length: {len(payload)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + payload
+
+
 def _read_head(reader: IO[bytes]) -> tuple[int, dict[str, list[str]]]:
     """The status code and the header fields (lower-case names, each a list of values)."""
     line = reader.readline(MAX_LINE)
@@ -165,14 +227,18 @@ def _read_body(reader: IO[bytes], status: int, headers: dict[str, list[str]]) ->
 
 
 def _read_chunks(reader: IO[bytes]) -> bytes:
-    parts: list[bytes] = []
+    return b"".join(_chunks(reader))
+
+
+def _chunks(reader: IO[bytes]) -> Iterator[bytes]:
+    """A chunked body's chunks, as they arrive."""
     while True:
         size = int(reader.readline(MAX_LINE).split(b";")[0].strip() or b"x", 16)
         if size == 0:
             while reader.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
                 pass  # trailer fields: none that we use
-            return b"".join(parts)
-        parts.append(_read_exactly(reader, size))
+            return
+        yield _read_exactly(reader, size)
         reader.readline(MAX_LINE)  # the CRLF after each chunk
 
 
