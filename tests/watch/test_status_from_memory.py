@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import random
 import shutil
@@ -121,6 +123,26 @@ def _dir_with_inode_number(parent: Path, number: int, tries: int = 64) -> Path |
         if (parent / f"k{n}").stat().st_ino == number:
             return parent / f"k{n}"
     return None
+
+
+@pytest.mark.parametrize("seed", [1, 18, 24])
+def test_random_edits_read_late_match_a_full_scan(service: Service, seed: int) -> None:
+    """As on a busy machine: the reader gets to a batch of edits only after all of them."""
+    data = service.root / "data"
+    write_tree(data, dirs=4, files=3)
+    service.add("data", "t/data")
+    watcher = service.watch()
+    scans = watcher.full_scans
+    rng, steps = random.Random(seed), itertools.count()
+    for batch in range(25):
+        late, edits = rng.random() < 0.6, rng.randint(1, 8)
+        with reader_held(watcher) if late else contextlib.nullcontext():
+            for _ in range(edits):
+                _random_edit(rng, data, next(steps))
+        (entry,) = service.status()
+        assert entry["scanned"] is False, batch
+        assert changes([entry]) == changes(service.scanned_status()), batch
+    assert watcher.full_scans == scans
 
 
 @pytest.mark.parametrize("seed", range(3))
