@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,10 @@ def rewrite(path: Path, text: str) -> None:
     private.write_bytes(path.read_bytes())
     os.replace(private, path)
     path.write_text(text)
+
+
+@contextmanager
+def reader_held(watcher: WorkspaceWatcher) -> Iterator[None]:
+    """The inotify reader handles no event until the block ends, as when the machine is busy."""
+    with watcher._hub.lock:  # the reader takes it for every event of a watched tree
+        yield

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import random
 import shutil
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.watch.conftest import Service, changes, rewrite, write_tree
+from tests.watch.conftest import Service, changes, reader_held, rewrite, write_tree
 from workspace.errors import NotFound
 
 
@@ -57,6 +59,89 @@ def test_random_edits_always_match_a_full_scan(service: Service) -> None:
             (entry,) = service.status()
             assert entry["scanned"] is False, step
             assert changes([entry]) == changes(service.scanned_status()), step
+    assert watcher.full_scans == scans
+
+
+MOVES_READ_LATE = {
+    "into a new directory": [("mkdir", "new"), ("move", "d1", "new/moved")],
+    "into a moved directory": [("move", "d0", "moved"), ("move", "d1", "moved/inner")],
+}
+
+
+@pytest.mark.parametrize("moves", MOVES_READ_LATE.values(), ids=MOVES_READ_LATE)
+def test_a_directory_moved_before_its_events_are_read_is_still_watched(
+        service: Service, moves: list[tuple[str, ...]]) -> None:
+    """Its new parent was watched only after the move: no ``IN_MOVED_TO`` will name it."""
+    data = service.root / "data"
+    write_tree(data, dirs=2, files=2)
+    (data / "d1" / "deep").mkdir()
+    service.add("data", "t/data")
+    watcher = service.watch()
+    with reader_held(watcher):
+        for op, *paths in moves:
+            if op == "mkdir":
+                (data / paths[0]).mkdir()
+            else:
+                (data / paths[0]).rename(data / paths[1])
+    assert changes(service.status()) == changes(service.scanned_status())
+
+    moved = data / moves[-1][2]
+    (moved / "later.txt").write_text("later\n")
+    (moved / "deep" / "later.txt").write_text("later\n")
+    (entry,) = service.status()
+    assert entry["scanned"] is False
+    assert changes([entry]) == changes(service.scanned_status())
+    assert {f"{moves[-1][2]}/later.txt", f"{moves[-1][2]}/deep/later.txt"} <= set(entry["added"])
+
+
+def test_a_new_directory_given_a_deleted_ones_inode_number_is_still_watched(
+        service: Service) -> None:
+    """The reader sees the new directory (in a new parent) before the deletion."""
+    data = service.root / "data"
+    write_tree(data, dirs=2, files=2)
+    service.add("data", "t/data")
+    watcher = service.watch()
+    with reader_held(watcher):
+        (data / "new").mkdir()
+        number = (data / "d1").stat().st_ino
+        shutil.rmtree(data / "d1")
+        reused = _dir_with_inode_number(data / "new", number)
+    if reused is None:
+        pytest.skip("this filesystem did not reuse the inode number")
+    assert changes(service.status()) == changes(service.scanned_status())
+
+    (reused / "later.txt").write_text("later\n")
+    (entry,) = service.status()
+    assert entry["scanned"] is False
+    assert changes([entry]) == changes(service.scanned_status())
+    assert f"new/{reused.name}/later.txt" in entry["added"]
+
+
+def _dir_with_inode_number(parent: Path, number: int, tries: int = 64) -> Path | None:
+    for n in range(tries):
+        (parent / f"k{n}").mkdir()
+        if (parent / f"k{n}").stat().st_ino == number:
+            return parent / f"k{n}"
+    return None
+
+
+@pytest.mark.parametrize("seed", [1, 18, 24])
+def test_random_edits_read_late_match_a_full_scan(service: Service, seed: int) -> None:
+    """As on a busy machine: the reader gets to a batch of edits only after all of them."""
+    data = service.root / "data"
+    write_tree(data, dirs=4, files=3)
+    service.add("data", "t/data")
+    watcher = service.watch()
+    scans = watcher.full_scans
+    rng, steps = random.Random(seed), itertools.count()
+    for batch in range(25):
+        late, edits = rng.random() < 0.6, rng.randint(1, 8)
+        with reader_held(watcher) if late else contextlib.nullcontext():
+            for _ in range(edits):
+                _random_edit(rng, data, next(steps))
+        (entry,) = service.status()
+        assert entry["scanned"] is False, batch
+        assert changes([entry]) == changes(service.scanned_status()), batch
     assert watcher.full_scans == scans
 
 

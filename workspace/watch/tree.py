@@ -232,11 +232,25 @@ class WatchedTree:
         return fd
 
     def _add(self, fd: int, rel: str) -> None:
+        """Watch the directory open as ``fd``, named ``rel``: where the walk finds it now.
+
+        Its inode already watched under another name is either a directory
+        moved before the reader got to the move's events, or a deleted one's
+        inode number reused before the reader saw the deletion. Either way
+        that watch goes and a new one is added: the kernel keeps a moved one's
+        watch, which the stale ``IN_MOVED_FROM`` would otherwise detach, and
+        its ``IN_MOVED_TO`` went to no watch if the new parent was watched only
+        after the move. What the dropped watch still had queued is covered by
+        the walk's caller, which lists everything it walked.
+        """
         st = os.fstat(fd)
         inode = (st.st_dev, st.st_ino)
         with self.hub.lock:
-            if inode in self.inodes:
+            known = self.inodes.get(inode)
+            if known is not None and self.wds[known] == rel:
                 return
+            if known is not None:
+                self.hub.inotify.remove(self._drop([known]))
             if self.hub.in_use >= self.hub.budget:
                 raise WatchFailed("the daemon's inotify watch budget is used up", limit=True)
             wd = self.hub.inotify.add(fd, self, self.listener_id)
@@ -245,7 +259,9 @@ class WatchedTree:
 
     def _detach(self, which: Callable[[str], bool]) -> list[tuple[int, int]]:
         """Forget the watches whose relpath ``which`` selects (lock held); remove them after."""
-        gone = [wd for wd, rel in self.wds.items() if which(rel)]
+        return self._drop([wd for wd, rel in self.wds.items() if which(rel)])
+
+    def _drop(self, gone: list[int]) -> list[tuple[int, int]]:
         for wd in gone:
             del self.wds[wd]
         self.inodes = {k: w for k, w in self.inodes.items() if w not in gone}
