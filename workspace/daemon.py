@@ -7,6 +7,7 @@ a stale socket left by a crash is replaced, a live one is refused.
 from __future__ import annotations
 
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -75,7 +76,26 @@ def serve(settings: Settings) -> None:
         # uvicorn re-raises SIGTERM once it has shut down gracefully; unwind instead of
         # dying, so the cleanups above run (the final audit checkpoint among them).
         signal.signal(signal.SIGTERM, _exit_cleanly)
+        _tune_garbage_collector()
         uvicorn.Server(config).run(sockets=sockets)
+
+
+def _tune_garbage_collector() -> None:
+    """Keep the cyclic collector off the per-file hot paths.
+
+    A status, checkout or add of 10,000 files makes tens of thousands of short-lived
+    objects (stat results, rows, tuples), which CPython's default thresholds (700
+    allocations) turn into hundreds of collections, some of them full ones
+    traversing every object the daemon holds (the app, SQLAlchemy's tables, the
+    watcher's trees): ~30% of the daemon's CPU time in a polled status (perf). What
+    was built at start-up lives as long as the daemon, so it is frozen out of every
+    collection, and the youngest generation is collected every 50,000 allocations
+    instead. Reference counting still frees nearly everything at once; this only
+    delays finding cycles, whose memory is bounded by the same threshold.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
