@@ -56,6 +56,7 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 from benchlib import write_small_tree  # noqa: E402
 
 from workspace.auth import Caller, bootstrap_admin  # noqa: E402
+from workspace.daemon import tune_garbage_collector  # noqa: E402
 from workspace.db import Database, migrate  # noqa: E402
 from workspace.store import ObjectStore, prepare_leases  # noqa: E402
 from workspace.store.durability import syncfs  # noqa: E402
@@ -171,6 +172,7 @@ class Real:
             self.caller: Caller = bootstrap_admin(session, os.geteuid())
         self.ctx = ServiceContext(db=self.db, store=self.store)
         self.count = 0
+        tune_garbage_collector()  # as the daemon does once it has started
 
     def workspace(self, root: Path) -> Path:
         root.mkdir(exist_ok=True)

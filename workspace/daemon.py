@@ -76,11 +76,11 @@ def serve(settings: Settings) -> None:
         # uvicorn re-raises SIGTERM once it has shut down gracefully; unwind instead of
         # dying, so the cleanups above run (the final audit checkpoint among them).
         signal.signal(signal.SIGTERM, _exit_cleanly)
-        _tune_garbage_collector()
+        tune_garbage_collector()
         uvicorn.Server(config).run(sockets=sockets)
 
 
-def _tune_garbage_collector() -> None:
+def tune_garbage_collector() -> None:
     """Keep the cyclic collector off the per-file hot paths.
 
     A status, checkout or add of 10,000 files makes tens of thousands of short-lived
