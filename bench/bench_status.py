@@ -67,6 +67,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the scratch directory")
     p.add_argument("--dvc-venv", type=Path, default=BENCH_DIR / ".venv-dvc")
     p.add_argument("--ws", help="the ws command (default: `ws` on PATH, else python -m)")
+    p.add_argument("--link-mode", choices=("hardlink", "auto", "copy"), default="hardlink",
+                   help="workspace's link_mode (default: hardlink, as DVC's cache.type; as "
+                   "root that means every linked file is stat-ed at every status)")
     return p.parse_args(argv)
 
 
@@ -122,7 +125,7 @@ def edit_files(data: Path, count: int) -> None:
 
 def bench(args: argparse.Namespace, layout: Layout) -> list[Result]:
     opts = Options(args.files, 1, args.keep, False, args.dvc_venv.absolute(),
-                   tuple(args.ws.split()) if args.ws else None, None)
+                   tuple(args.ws.split()) if args.ws else None, None, args.link_mode)
     tools = make_tools(opts, layout)
     t0 = time.perf_counter()
     write_tree(layout.ws_a / "data", args.files)
@@ -166,7 +169,8 @@ def report(args: argparse.Namespace, results: list[Result], load_start: float) -
     cli = by_name["ws status, end to end (CLI)"]
     dvc = by_name["dvc status, end to end"]
     lines = [f"data: {args.files:,} files of {FILE_BYTES} bytes in {min(args.files, DIRS):,} "
-             "directories; warm page cache; medians of wall-clock times",
+             f"directories; warm page cache; medians of wall-clock times; workspace "
+             f"link_mode {args.link_mode} as uid {os.geteuid()}",
              f"machine: {os.cpu_count()} CPUs, load average {load_start:.2f} at start, "
              f"{os.getloadavg()[0]:.2f} at end", ""]
     width = max(len(r.name) for r in results)
