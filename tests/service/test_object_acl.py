@@ -249,3 +249,30 @@ def test_one_reader_past_the_acl_limit_is_refused_with_a_way_out(
     assert not (project / "data").exists() or not any((project / "data").rglob("*.bin"))
     assert readers(shared.bob_data / "labels.csv").users == {
         site.people["alice"].uid, site.people["bob"].uid}
+
+
+def test_acl_changes_do_not_make_the_daemon_read_bobs_data_again(
+        site: Site, runtime: Runtime) -> None:
+    """Every ACL change moves the ctime of the objects it touches: another user's first
+    checkout of a shared dataset does it to every inode bob holds (here: bob's own read
+    taken and given back, as this site allows two readers per object). Only the daemon
+    (or root) can write those read-only objects, so bob's next checkout (which compares
+    his files with their version first) trusts his stat cache instead of reading every
+    file again (relatime: a read after the ctime moved
+    moves the atime). Eight users checking out one dataset at once re-read it per user."""
+    shared = share(site, runtime)
+    bob = site.people["bob"]
+    linked = [shared.bob_data / "labels.csv", shared.bob_data / "images" / "a.bin"]
+    before = {path: path.stat() for path in linked}
+    scope = shared.dataset.split("/")[0] + "/*"
+    site.admin("role", "revoke", bob.name, "reader", scope)
+    eventually(lambda: set(reads(runtime, bob, linked).values()) == {"EACCES"}, "revoked")
+    site.admin("role", "grant", bob.name, "reader", scope)
+    eventually(lambda: all(bob.uid in readers(p).users for p in linked), "given back")
+    moved = {path: path.stat() for path in linked}
+    assert all(moved[p].st_ctime_ns > before[p].st_ctime_ns for p in linked)
+
+    answer = ws_json(site.daemon, bob, "checkout", "data", cwd=shared.bob_project)
+    assert answer["summary"]["linked"] == 0 and answer["summary"]["unchanged"] == 3
+    assert {p: p.stat().st_atime_ns for p in linked} == {
+        p: moved[p].st_atime_ns for p in linked}
