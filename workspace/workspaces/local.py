@@ -21,6 +21,7 @@ from workspace.db.queries.workspaces import CachedFile
 from workspace.errors import InvalidInput, NotFound
 from workspace.store import hash_fd, safefs
 from workspace.store.names import shown, storable
+from workspace.workspaces.ingest import by_directory
 
 Cache = dict[str, CachedFile]
 
@@ -148,33 +149,24 @@ def compare_some(root_fd: int, relpath: str, kind: str, cache: Cache,
             for path in paths:
                 _look_at(fd, name, path, kind, found, unsupported)
         else:
-            for directory, names in _by_parent(paths).items():
-                _look_in(fd, directory, names, kind, found, unsupported)
+            # each directory opened once, not once per file: a root daemon in hardlink
+            # mode stats every linked file at every status
+            for directory, members in by_directory(paths).items():
+                _look_in(fd, directory, members, kind, found, unsupported)
     return _compare_files(root_fd, relpath, kind, list(found.values()), sorted(unsupported),
                           cache, None)
 
 
-def _by_parent(paths: Collection[str]) -> dict[str, list[str]]:
-    """Paths grouped by their directory, so each directory is opened once, not once per file
-    (a root daemon in hardlink mode stats every linked file at every status)."""
-    groups: dict[str, list[str]] = {}
-    for path in sorted(paths):
-        directory, _, base = path.rpartition("/")
-        groups.setdefault(directory, []).append(base)
-    return groups
-
-
-def _look_in(fd: int, directory: str, names: list[str], kind: str,
+def _look_in(fd: int, directory: str, paths: list[str], kind: str,
              found: dict[str, LocalFile], unsupported: set[str]) -> None:
-    """Look at ``names`` in ``directory`` (under ``fd``); a missing directory holds nothing."""
+    """Look at ``paths``, all in ``directory`` (under ``fd``); a missing one holds nothing."""
     try:
         dir_fd = safefs.open_dir(fd, directory) if directory else os.dup(fd)
     except NotFound:
         return
     try:
-        for base in names:
-            _look_at(dir_fd, base, f"{directory}/{base}" if directory else base, kind, found,
-                     unsupported)
+        for path in paths:
+            _look_at(dir_fd, posixpath.basename(path), path, kind, found, unsupported)
     finally:
         os.close(dir_fd)
 
