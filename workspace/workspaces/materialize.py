@@ -58,10 +58,14 @@ def conflicts(target: dict[str, ManifestEntry], state: LocalState) -> list[str]:
 
 
 def apply(store: ObjectStore, base_fd: int, work: Plan, *,
-          prefer: str, progress: Progress) -> Summary:
+          prefer: str, progress: Progress) -> tuple[Summary, dict[str, os.stat_result]]:
+    """Remove and link what ``work`` says; returns the summary and the stat of each file
+    placed, taken right after placing it (what the stat cache must hold: an edit made
+    after that moves the file's stat away from its row)."""
     started = time.monotonic()
     summary = Summary(unchanged=work.unchanged)
     _remove(base_fd, work.remove, summary)
+    placed: dict[str, os.stat_result] = {}
     done_bytes = 0
     by_path = {e.path: e for e in work.link}
     for directory, members in sorted(by_directory(by_path).items()):
@@ -69,21 +73,35 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *,
             base_fd, directory, create=True)
         try:
             entries = [by_path[path] for path in members]
-            for entry, how in _link_dir(store, dir_fd, entries, work.occupied, prefer):
+            for entry, how, st in _link_dir(store, dir_fd, entries, work.occupied, prefer):
                 if how == "hardlink":
                     summary.linked += 1
                 else:
                     summary.copied += 1
+                placed[entry.path] = st
                 done_bytes += entry.size
                 progress(summary.linked + summary.copied, done_bytes)
         finally:
             os.close(dir_fd)
     summary.seconds = round(time.monotonic() - started, 3)
-    return summary
+    return summary, placed
+
+
+def in_place_after(target: dict[str, ManifestEntry], before: LocalState,
+                   placed: dict[str, os.stat_result]) -> list[LocalFile]:
+    """The files of ``target`` on disk after :func:`apply`: those it placed (their stat
+    just after) and those already in place (their stat when compared), by path."""
+    files = []
+    for path in target:
+        st = placed.get(path) or before.files.get(path)
+        if st is not None:
+            files.append(LocalFile(path, st))
+    return files
 
 
 def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
-              occupied: frozenset[str], prefer: str) -> Iterator[tuple[ManifestEntry, str]]:
+              occupied: frozenset[str], prefer: str
+              ) -> Iterator[tuple[ManifestEntry, str, os.stat_result]]:
     """Link one directory's entries, each atomically; a name that appeared is a Conflict."""
     placements = (Placement(posixpath.basename(e.path), e.oid, e.size, e.executable,
                             e.path in occupied) for e in entries)
@@ -91,7 +109,9 @@ def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
     done = 0
     try:
         for how in linked:
-            yield entries[done], how
+            entry = entries[done]
+            yield entry, how, os.stat(posixpath.basename(entry.path), dir_fd=dir_fd,
+                                      follow_symlinks=False)
             done += 1
     except FileExistsError:
         raise Conflict(f"{entries[done].path} appeared while it was being checked out",

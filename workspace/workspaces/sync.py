@@ -184,9 +184,9 @@ def _sync(ctx: ServiceContext, caller: Caller, root: str, root_fd: int, tracked:
     ctx.acl.grant(caller, target.dataset.name, _granted(tracked, target, work))
     reporter.start(len(work.link), sum(e.size for e in work.link))
     with _writable_base(root_fd, tracked) as base_fd:
-        summary = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
-                                    progress=reporter.update)
-    files, _ = local.list_files(root_fd, tracked.path, tracked.kind)
+        summary, placed = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
+                                            progress=reporter.update)
+    files = materialize.in_place_after(target.manifest, state, placed)
     ctx.acl.track_copies(caller, target.dataset.name, root, root_fd, lambda: materialize.placed(
         tracked.path, tracked.kind, files, target.manifest))
     manifest = target.manifest
