@@ -81,6 +81,8 @@ class Placement:
     size: int | None = None
     executable: bool = False
     replace: bool = False
+    seen: os.stat_result | None = None
+    """The object's lstat, taken when it was pinned (saves a second one per file)."""
 
 
 def link_many(layout: StoreLayout, dir_fd: int, placements: Iterable[Placement], *,
@@ -96,15 +98,17 @@ def link_many(layout: StoreLayout, dir_fd: int, placements: Iterable[Placement],
         for p in placements:
             yield _link_into(layout, p.oid, dir_fd, p.name, executable=p.executable,
                              replace=p.replace, prefer=prefer,
-                             link_count_limit=link_count_limit, size=p.size, private=private)
+                             link_count_limit=link_count_limit, size=p.size, private=private,
+                             seen=p.seen)
 
 
 def _link_into(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
                replace: bool, prefer: Method, link_count_limit: int | None,
-               size: int | None, private: bool) -> Method:
+               size: int | None, private: bool, seen: os.stat_result | None = None) -> Method:
     validate_name(name)
     src = layout.relpath(oid)
-    obj = _object_stat(layout, oid, src)
+    obj = seen if seen is not None and stat.S_ISREG(seen.st_mode) else _object_stat(
+        layout, oid, src)
     if size is not None and obj.st_size != size:
         raise damaged(oid, obj.st_size, size)
     at_limit = link_count_limit is not None and obj.st_nlink >= link_count_limit

@@ -90,9 +90,14 @@ class ObjectStore:
 
     def pin_existing(self, lease: PinLease, oid: str) -> bool:
         """Pin ``oid`` in ``lease``, then say whether the object exists (see ``pins.py``)."""
+        return self.pin_and_stat(lease, oid) is not None
+
+    def pin_and_stat(self, lease: PinLease, oid: str) -> os.stat_result | None:
+        """Pin ``oid`` in ``lease``, then lstat the object (None: absent), under its fan-out
+        lock as ``gc`` unlinks under it: an object seen here stays until the lease ends."""
         with self.pins.fanout_lock(oid):
             lease.pin(oid)
-            return self._layout.lstat(oid) is not None
+            return self._layout.lstat(oid)
 
     def object_path(self, oid: str) -> Path:
         """Where ``oid`` lives (or would live); for messages and tests, not for opening."""

@@ -112,16 +112,18 @@ class ServiceContext:
             yield
 
     def ensure_present(self, caller: Caller, wanted: dict[str, int], lease: PinLease,
-                       reporter: Reporter | None = None) -> None:
+                       reporter: Reporter | None = None) -> dict[str, os.stat_result]:
         """Pin each object of ``wanted`` (oid -> size) and fetch those the store lacks
-        (evicted, lost) from the default remote, if there is one.
+        (evicted, lost) from the default remote, if there is one; returns the lstat of
+        each object that was there (to link without looking again).
 
         Each is pinned and looked for under its fan-out lock, as ``gc --evict``
         unlinks under it: an object seen here stays until ``lease`` ends."""
-        missing = {oid: size for oid, size in wanted.items()
-                   if not self.store.pin_existing(lease, oid)}
+        seen = {oid: self.store.pin_and_stat(lease, oid) for oid in wanted}
+        missing = {oid: wanted[oid] for oid, st in seen.items() if st is None}
         if missing and self.object_source is not None:
             self.object_source.fetch(caller, missing, reporter or Reporter())
+        return {oid: st for oid, st in seen.items() if st is not None}
 
     def may_adopt(self) -> bool:
         """Adopting a user's inode is only sound when the daemon is that user.

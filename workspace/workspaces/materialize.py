@@ -57,11 +57,13 @@ def conflicts(target: dict[str, ManifestEntry], state: LocalState) -> list[str]:
     return sorted(lost + clobbered)
 
 
-def apply(store: ObjectStore, base_fd: int, work: Plan, *,
-          prefer: str, progress: Progress) -> tuple[Summary, dict[str, os.stat_result]]:
+def apply(store: ObjectStore, base_fd: int, work: Plan, *, prefer: str, progress: Progress,
+          seen: dict[str, os.stat_result] | None = None
+          ) -> tuple[Summary, dict[str, os.stat_result]]:
     """Remove and link what ``work`` says; returns the summary and the stat of each file
     placed, taken right after placing it (what the stat cache must hold: an edit made
-    after that moves the file's stat away from its row)."""
+    after that moves the file's stat away from its row). ``seen``: objects' lstats
+    taken when they were pinned, by oid."""
     started = time.monotonic()
     summary = Summary(unchanged=work.unchanged)
     _remove(base_fd, work.remove, summary)
@@ -73,7 +75,8 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *,
             base_fd, directory, create=True)
         try:
             entries = [by_path[path] for path in members]
-            for entry, how, st in _link_dir(store, dir_fd, entries, work.occupied, prefer):
+            for entry, how, st in _link_dir(store, dir_fd, entries, work.occupied, prefer,
+                                            seen or {}):
                 if how == "hardlink":
                     summary.linked += 1
                 else:
@@ -100,11 +103,11 @@ def in_place_after(target: dict[str, ManifestEntry], before: LocalState,
 
 
 def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
-              occupied: frozenset[str], prefer: str
+              occupied: frozenset[str], prefer: str, seen: dict[str, os.stat_result]
               ) -> Iterator[tuple[ManifestEntry, str, os.stat_result]]:
     """Link one directory's entries, each atomically; a name that appeared is a Conflict."""
     placements = (Placement(posixpath.basename(e.path), e.oid, e.size, e.executable,
-                            e.path in occupied) for e in entries)
+                            e.path in occupied, seen.get(e.oid)) for e in entries)
     linked = store.link_many(dir_fd, placements, prefer="copy" if prefer == "copy" else "hardlink")
     done = 0
     try:
