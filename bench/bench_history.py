@@ -414,12 +414,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="skip timing `ws audit verify` (GET /v1/audit/verify) once")
     p.add_argument("--ws", help="the ws command (default: the ws beside this Python)")
-    p.add_argument("--parts", type=lambda text: set(text.split(",")),
+    p.add_argument("--parts", type=_parts,
                    default={"files", "audit", "lines"},
                    help="what to measure, comma-separated: files (blame, path log), audit, lines")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory")
     p.add_argument("--scratch-parent", type=Path, default=None)
     return p.parse_args(argv)
+
+
+def _parts(text: str) -> set[str]:
+    parts = set(text.split(","))
+    unknown = parts - {"files", "audit", "lines"}
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown part(s) {', '.join(sorted(unknown))}: choose from files, audit, lines")
+    return parts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
