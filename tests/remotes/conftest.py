@@ -78,3 +78,11 @@ def make_project(runtime: Runtime, who: Identity, daemon: Daemon, *, small: int 
     give(project, who)
     daemon.ws("init", cwd=project)
     return project
+
+
+def add_and_push(daemon: Daemon, project: Path, url: str, *, default: bool = False,
+                 message: str = "v1") -> None:
+    """``project``'s data added as vision/cats, pushed to the remote ``origin`` at ``url``."""
+    daemon.ws("add", "data", "-d", "vision/cats", "-m", message, cwd=project)
+    daemon.ws("remote", "add", "origin", url, *(["--default"] if default else []), cwd=project)
+    daemon.ws("push", "vision/cats", cwd=project)

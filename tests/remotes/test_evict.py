@@ -17,7 +17,7 @@ import blake3
 import pytest
 
 from tests.gc.helpers import object_path
-from tests.remotes.conftest import DaemonFactory, make_project
+from tests.remotes.conftest import DaemonFactory, add_and_push, make_project
 from tests.support.daemon import Daemon, as_user, give, tree_of
 from tests.support.runtime import Identity, Runtime
 from tests.support.service import run_python
@@ -49,9 +49,7 @@ def _stream(runtime: Runtime, who: Identity, daemon: Daemon, route: str,
 
 def _pushed_then_one_more(daemon: Daemon, project: Path, remote_url: str) -> None:
     """vision/cats@1 pushed to the default remote; @2 adds late.bin, never pushed."""
-    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
-    daemon.ws("remote", "add", "origin", remote_url, "--default", cwd=project)
-    daemon.ws("push", "vision/cats", cwd=project)
+    add_and_push(daemon, project, remote_url, default=True)
     (project / "data" / "late.bin").write_bytes(os.urandom(5000))
     give(project, daemon.owner)
     daemon.ws("commit", "data", "-m", "v2: one more file", cwd=project)
@@ -106,9 +104,7 @@ def test_fsck_repair_restores_a_corrupt_and_a_missing_object_from_the_remote(
         alice: Identity) -> None:
     daemon = start_daemon()
     project = make_project(runtime, alice, daemon, small=3, large=1)
-    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
-    daemon.ws("remote", "add", "origin", remote_url, "--default", cwd=project)
-    daemon.ws("push", "vision/cats", cwd=project)
+    add_and_push(daemon, project, remote_url, default=True)
     oids = _oids(daemon, "vision/cats@1", project)
     good = tree_of(project / "data")
     corrupt, missing = oids["big0.bin"], oids["small/001.txt"]
@@ -142,9 +138,7 @@ def test_only_an_admin_may_evict(bucket: str, start_daemon: DaemonFactory, runti
                                  alice: Identity) -> None:
     daemon = start_daemon(shared=True)
     project = make_project(runtime, alice, daemon, small=2, large=0)
-    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
-    daemon.ws("remote", "add", "origin", f"s3://{bucket}/r", "--default", cwd=project)
-    daemon.ws("push", "vision/cats", cwd=project)
+    add_and_push(daemon, project, f"s3://{bucket}/r", default=True)
     bob = runtime.user("bob")
     daemon.ws("user", "add", bob.name, cwd=project)
     daemon.ws("role", "grant", bob.name, "maintainer", "vision/*", cwd=project)
@@ -159,10 +153,8 @@ def test_fsck_reports_objects_evicted_to_a_remote_that_was_removed(
         start_daemon: DaemonFactory, runtime: Runtime, alice: Identity) -> None:
     daemon = start_daemon()
     project = make_project(runtime, alice, daemon, small=2, large=0)
-    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
     url = f"file://{runtime.make_dir(alice, 'remote')}/store"
-    daemon.ws("remote", "add", "origin", url, cwd=project)
-    daemon.ws("push", "vision/cats", cwd=project)
+    add_and_push(daemon, project, url)
     for path in _oids(daemon, "vision/cats", project):
         (project / "data" / path).unlink()
     assert daemon.ws_json("gc", "--evict", cwd=project)["evict"]["evicted"] == 2
@@ -195,9 +187,7 @@ def test_python_api_reads_of_evicted_files_fetch_them(
 
     daemon = start_daemon()
     project = make_project(runtime, alice, daemon, small=1, large=1)
-    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
-    daemon.ws("remote", "add", "origin", f"file://{runtime.make_dir(alice, 'r')}/s", cwd=project)
-    daemon.ws("push", "vision/cats", cwd=project)
+    add_and_push(daemon, project, f"file://{runtime.make_dir(alice, 'r')}/s")
     before = tree_of(project / "data")
     for path in before:
         (project / "data" / path).unlink()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.remotes.conftest import DaemonFactory, make_project
+from tests.remotes.conftest import DaemonFactory, add_and_push, make_project
 from tests.support.daemon import Daemon, as_user, give
 from tests.support.runtime import Identity, Runtime
 from tests.support.s3 import FaultProxy, MotoServer, daemon_env, wait_for
@@ -93,10 +93,8 @@ def test_kill_9_during_pull_records_no_version_and_the_next_pull_resumes(
         alice: Identity) -> None:
     first = start_daemon()
     project = make_project(runtime, alice, first, small=10, large=12)
-    first.ws("add", "data", "-d", "vision/cats", "-m", "big", cwd=project)
     url = f"s3://{bucket}/backup"
-    first.ws("remote", "add", "origin", url, cwd=project)
-    first.ws("push", "vision/cats", cwd=project)
+    add_and_push(first, project, url, message="big")
 
     slow = FaultProxy(s3.port, rate=SLOW)
     second, place = _second(start_daemon, runtime, alice, url, AWS_ENDPOINT_URL=slow.endpoint)
@@ -121,10 +119,8 @@ def test_a_corrupted_object_on_the_remote_is_refused_and_named(
         runtime: Runtime, alice: Identity) -> None:
     first = start_daemon()
     project = make_project(runtime, alice, first, small=5, large=1)
-    first.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
     url = f"s3://{bucket}/backup"
-    first.ws("remote", "add", "origin", url, cwd=project)
-    first.ws("push", "vision/cats", cwd=project)
+    add_and_push(first, project, url)
     files = {f["path"]: f["oid"] for f in first.ws_json("ls", "vision/cats",
                                                         cwd=project)["files"]}
     victim = files["big0.bin"] if which == "loose" else files["small/003.txt"]

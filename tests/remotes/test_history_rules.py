@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.remotes.conftest import DaemonFactory, make_project
+from tests.remotes.conftest import DaemonFactory, add_and_push, make_project
 from tests.support.daemon import Daemon, give, tree_of
 from tests.support.runtime import Identity, Runtime
 
@@ -60,9 +60,7 @@ def test_a_checkout_fetches_missing_objects_from_the_default_remote(
         alice: Identity) -> None:
     daemon = start_daemon()
     project = make_project(runtime, alice, daemon, small=4, large=1)
-    daemon.ws("add", "data", "-d", "vision/cats", "-m", "v1", cwd=project)
-    daemon.ws("remote", "add", "origin", remote_url, "--default", cwd=project)
-    daemon.ws("push", "vision/cats", cwd=project)
+    add_and_push(daemon, project, remote_url, default=True)
     files = daemon.ws_json("ls", "vision/cats", cwd=project)["files"]
     lost = [f["oid"] for f in files if f["path"] in ("big0.bin", "small/002.txt")]
     for oid in lost:  # as if evicted: the store no longer has them, nothing links them

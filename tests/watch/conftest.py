@@ -42,6 +42,13 @@ class Service:
         assert not wait or watcher.wait_idle()
         return watcher
 
+    def watched_tree(self, *, dirs: int, files: int) -> tuple[Path, WorkspaceWatcher]:
+        """``data/`` (``dirs`` x ``files``) added as t/data, and a watcher done scanning it."""
+        data = self.root / "data"
+        write_tree(data, dirs=dirs, files=files)
+        self.add("data", "t/data")
+        return data, self.watch()
+
     def add(self, relpath: str, dataset: str) -> None:
         commit.add(self.ctx, self.caller, path=str(self.root / relpath), dataset=dataset,
                    message="first")

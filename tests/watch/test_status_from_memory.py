@@ -19,10 +19,7 @@ from workspace.errors import NotFound
 @pytest.mark.parametrize("service", ["sqlite", "postgresql"], indirect=True)
 def test_changes_made_after_the_watcher_is_warm_are_reported_without_a_scan(
         service: Service) -> None:
-    data = service.root / "data"
-    write_tree(data, dirs=5, files=20)
-    service.add("data", "t/data")
-    watcher = service.watch()
+    data, watcher = service.watched_tree(dirs=5, files=20)
     scans = watcher.full_scans
     assert changes(service.status()) == [
         {"path": "data", "clean": True, "added": [], "modified": [], "deleted": []}]
@@ -47,10 +44,7 @@ def test_changes_made_after_the_watcher_is_warm_are_reported_without_a_scan(
 
 
 def test_random_edits_always_match_a_full_scan(service: Service) -> None:
-    data = service.root / "data"
-    write_tree(data, dirs=4, files=10)
-    service.add("data", "t/data")
-    watcher = service.watch()
+    data, watcher = service.watched_tree(dirs=4, files=10)
     scans = watcher.full_scans
     rng = random.Random(5)
     for step in range(120):
@@ -97,10 +91,7 @@ def test_a_directory_moved_before_its_events_are_read_is_still_watched(
 def test_a_new_directory_given_a_deleted_ones_inode_number_is_still_watched(
         service: Service) -> None:
     """The reader sees the new directory (in a new parent) before the deletion."""
-    data = service.root / "data"
-    write_tree(data, dirs=2, files=2)
-    service.add("data", "t/data")
-    watcher = service.watch()
+    data, watcher = service.watched_tree(dirs=2, files=2)
     with reader_held(watcher):
         (data / "new").mkdir()
         number = (data / "d1").stat().st_ino
@@ -128,10 +119,7 @@ def _dir_with_inode_number(parent: Path, number: int, tries: int = 64) -> Path |
 @pytest.mark.parametrize("seed", [1, 18, 24])
 def test_random_edits_read_late_match_a_full_scan(service: Service, seed: int) -> None:
     """As on a busy machine: the reader gets to a batch of edits only after all of them."""
-    data = service.root / "data"
-    write_tree(data, dirs=4, files=3)
-    service.add("data", "t/data")
-    watcher = service.watch()
+    data, watcher = service.watched_tree(dirs=4, files=3)
     scans = watcher.full_scans
     rng, steps = random.Random(seed), itertools.count()
     for batch in range(25):
@@ -149,10 +137,7 @@ def test_random_edits_read_late_match_a_full_scan(service: Service, seed: int) -
 def test_edits_mixed_with_commits_and_rescans_match_a_full_scan(service: Service,
                                                                seed: int) -> None:
     """Commits and background rescans race with edits (directories moved during a rescan)."""
-    data = service.root / "data"
-    write_tree(data, dirs=3, files=5)
-    service.add("data", "t/data")
-    watcher = service.watch()
+    data, watcher = service.watched_tree(dirs=3, files=5)
     rng = random.Random(seed)
     for step in range(80):
         _random_edit(rng, data, step)
@@ -166,10 +151,7 @@ def test_edits_mixed_with_commits_and_rescans_match_a_full_scan(service: Service
 
 
 def test_status_asked_from_another_thread_during_edits_stays_right(service: Service) -> None:
-    data = service.root / "data"
-    write_tree(data, dirs=3, files=5)
-    service.add("data", "t/data")
-    service.watch()
+    data, _ = service.watched_tree(dirs=3, files=5)
     stop, failures = threading.Event(), []
 
     def ask() -> None:
@@ -226,10 +208,7 @@ def _random_edit(rng: random.Random, data: Path, step: int) -> None:
 
 
 def test_after_a_commit_status_is_clean_again_and_answers_from_memory(service: Service) -> None:
-    data = service.root / "data"
-    write_tree(data, dirs=2, files=5)
-    service.add("data", "t/data")
-    watcher = service.watch()
+    data, watcher = service.watched_tree(dirs=2, files=5)
     rewrite(data / "d0" / "f1.txt", "v2\n")
     (data / "d1" / "more.txt").write_text("more\n")
     assert not service.status()[0]["clean"]
@@ -259,10 +238,7 @@ def test_a_write_through_a_hardlink_outside_the_workspace_is_seen(
 
 
 def test_a_tracked_directory_replaced_by_another_is_scanned_again(service: Service) -> None:
-    data = service.root / "data"
-    write_tree(data, dirs=2, files=3)
-    service.add("data", "t/data")
-    service.watch()
+    data, _ = service.watched_tree(dirs=2, files=3)
     shutil.rmtree(data)
     write_tree(data, dirs=1, files=2)
     (entry,) = service.status()
