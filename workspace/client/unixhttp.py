@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import socket as socketlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -111,19 +112,13 @@ class UnixHttp:
         self._open()
         assert self._sock is not None and self._reader is not None
         reader = self._reader
-        try:
+        with self._closed_on_failure():
             self._sock.sendall(_message("POST", route, None, body))
             self._sock.settimeout(None)
             status, headers = _read_head(reader)
             notices = headers.get(notice_header.lower(), [])
             if not 200 <= status < 300:
                 return Streamed(status, notices, iter(()), _read_body(reader, status, headers))
-        except TimeoutError as exc:
-            self.close()
-            raise WireError("timeout", exc) from exc
-        except (OSError, ProtocolError, ValueError) as exc:
-            self.close()
-            raise WireError("transport", exc) from exc
         return Streamed(status, notices, self._lines(reader, headers), b"")
 
     def _lines(self, reader: IO[bytes], headers: dict[str, list[str]]) -> Iterator[str]:
@@ -160,10 +155,20 @@ class UnixHttp:
 
     def _exchange(self, message: bytes, notice_header: str) -> Answer:
         assert self._sock is not None and self._reader is not None
-        try:
+        with self._closed_on_failure():
             self._sock.sendall(message)
             status, headers = _read_head(self._reader)
             body = _read_body(self._reader, status, headers)
+        if "close" in headers.get("connection", []):
+            self.close()
+        return Answer(status, headers.get(notice_header, []), body)
+
+    @contextmanager
+    def _closed_on_failure(self) -> Iterator[None]:
+        """Any failure closes the connection and is raised as a ``WireError`` of its kind
+        (``_Stale`` when the daemon dropped it before answering)."""
+        try:
+            yield
         except WireError:
             self.close()
             raise
@@ -176,9 +181,6 @@ class UnixHttp:
         except (OSError, ProtocolError, ValueError) as exc:
             self.close()
             raise WireError("transport", exc) from exc
-        if "close" in headers.get("connection", []):
-            self.close()
-        return Answer(status, headers.get(notice_header, []), body)
 
 
 def _message(method: str, route: str, params: dict[str, Any] | None, body: Any) -> bytes:
