@@ -69,7 +69,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--ws", help="the ws command (default: `ws` on PATH, else python -m)")
     p.add_argument("--link-mode", choices=("hardlink", "auto", "copy"), default="hardlink",
                    help="workspace's link_mode (default: hardlink, as DVC's cache.type; as "
-                   "root that means every linked file is stat-ed at every status)")
+                   "root that means the watcher watches every linked file's inode)")
     return p.parse_args(argv)
 
 

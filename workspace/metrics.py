@@ -219,6 +219,9 @@ def _watcher_metrics(watcher: Watcher | None) -> Iterator[Metric]:
     yield _gauge("workspace_watch_watches", "inotify watches in use.", found.watches)
     yield _gauge("workspace_watch_watch_budget", "inotify watches the watcher may use.",
                  found.budget)
+    yield _gauge("workspace_watch_polled_files",
+                 "Linked files stat-ed at every status: no inotify watch on their inode.",
+                 found.polled)
     yield _counter("workspace_watch_full_scans", "Full scans of tracked paths.",
                    found.full_scans)
     yield _counter("workspace_watch_queue_overflows",

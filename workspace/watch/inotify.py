@@ -1,4 +1,4 @@
-"""inotify watches on directories the daemon opened itself (watchdog's ``InotifyFD``).
+"""inotify watches on directories and files the daemon opened itself (watchdog's ``InotifyFD``).
 
 Why watchdog's low-level ``InotifyFD`` and not its ``Observer``:
 
@@ -50,6 +50,15 @@ MASK = Mask(
 
 No ``IN_DONT_FOLLOW``: the watched path is the ``/proc/self/fd`` magic link,
 which must be followed to the directory we opened.
+"""
+
+FILE_MASK = Mask(_C.IN_MODIFY | _C.IN_ATTRIB | _C.IN_CLOSE_WRITE)
+"""A write, truncate, chmod, chown, utime or link count change of the inode, through any name.
+
+A watch on a file's inode (not on its directory) hears of changes made
+through every hard link: a file linked from the store is written through a
+name in a directory nobody watches. Renames and deletions of the
+workspace's own name are the directory watch's to report.
 """
 
 MAX_USER_WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
@@ -116,10 +125,22 @@ class Inotify:
 
     def add(self, dir_fd: int, listener: Listener, listener_id: int) -> int:
         """Watch the directory open as ``dir_fd`` for ``listener``; returns the watch descriptor."""
+        return self._add(dir_fd, MASK, listener, listener_id)
+
+    def add_file(self, fd: int, listener: Listener, listener_id: int) -> int:
+        """Watch the inode of the file open as ``fd`` (``O_PATH`` is enough): see FILE_MASK.
+
+        One listener adds an inode once: the kernel gives an inode watched
+        already the same descriptor, and watchdog keeps one callback per
+        listener and descriptor.
+        """
+        return self._add(fd, FILE_MASK, listener, listener_id)
+
+    def _add(self, fd: int, mask: Mask, listener: Listener, listener_id: int) -> int:
         callback = self._callbacks.setdefault(listener_id, _Callback(listener))
-        path = f"/proc/self/fd/{dir_fd}".encode()
+        path = f"/proc/self/fd/{fd}".encode()
         try:
-            wd = int(self._fd.add_callback(path, MASK, callback, CallbackId(listener_id)))
+            wd = int(self._fd.add_callback(path, mask, callback, CallbackId(listener_id)))
         except OSError as exc:
             raise WatchFailed(exc.strerror or str(exc),
                               limit=exc.errno == errno.ENOSPC) from None

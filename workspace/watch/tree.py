@@ -8,7 +8,8 @@ State per tracked path (all guarded by the shared :class:`Hub` lock):
   subtree must be listed again;
 - ``polled``: writable files with more than one link (for a root daemon: any
   file with more than one link), stat-ed at every status (a write through a
-  link outside the watched tree sends no event here);
+  link outside the watched tree sends no event here), unless a watch on the
+  file's own inode holds them (``files``, see ``files.py``);
 - ``reconciled``/``baseline``: a full scan (with watches already in place)
   found exactly the paths now in ``dirty`` to differ, for that dataset version.
 
@@ -27,60 +28,15 @@ import os
 import posixpath
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from workspace.errors import WorkspaceError
 from workspace.store import safefs
 from workspace.store.safefs import TEMP_PREFIX
 from workspace.watch.dirs import count_dirs, walk_dirs
-from workspace.watch.inotify import Event, Inotify, WatchFailed
+from workspace.watch.files import FileWatches
+from workspace.watch.hub import Baseline, Hub, Key, Snapshot, Token
+from workspace.watch.inotify import Event, WatchFailed
 from workspace.workspaces.local import LocalState
-
-Key = tuple[int, str]  # (workspace id, tracked path relative to the workspace root)
-Baseline = tuple[int, int]  # (dataset id, version) the stat cache was for
-
-
-class Hub:
-    """What every watched tree shares: one lock, one event counter, one inotify, one budget."""
-
-    def __init__(self, inotify: Inotify, budget: int, schedule: Callable[[Key], None]) -> None:
-        self.lock = threading.Lock()
-        self.seq = 0
-        self.inotify = inotify
-        self.budget = budget
-        self.in_use = 0
-        self.schedule = schedule  # ask for a reconcile; must not take ``lock``
-
-    def tick(self) -> int:
-        self.seq += 1
-        return self.seq
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The dirty state as one status found it, to settle what it checked afterwards."""
-
-    generation: int
-    seq: int
-    paths: dict[str, int]
-    dirs: dict[str, int]
-    polled: frozenset[str]
-
-    @property
-    def empty(self) -> bool:
-        return not (self.paths or self.dirs or self.polled)
-
-    def examined(self) -> set[str]:
-        return {*self.paths, *self.dirs, *self.polled}
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A reconcile in progress: trusted at the end only if ``generation`` did not move."""
-
-    generation: int
-    epoch: int
-    baseline: Baseline
 
 
 class WatchedTree:
@@ -100,6 +56,7 @@ class WatchedTree:
         self.dirty: dict[str, int] = {}
         self.dirty_dirs: dict[str, int] = {}
         self.polled: set[str] = set()
+        self.files = FileWatches()
         self.generation = 0
         self.reconciled = False
         self.busy = 0
@@ -112,6 +69,8 @@ class WatchedTree:
     def on_event(self, event: Event) -> None:
         new_dir, detached = None, []
         with self.hub.lock:
+            if self._on_file_event(event.wd):
+                return
             rel = self.wds.get(event.wd)
             if rel is None:
                 return
@@ -123,15 +82,20 @@ class WatchedTree:
             if self.kind == "file":
                 if event.name == self.name:
                     self.dirty[self.name] = self.hub.tick()
+                    if event.created or event.removed:
+                        self.release_watches(self.files.forget([self.name]))
                 return
             path = posixpath.join(rel, event.name)
             if not event.is_dir:
                 self.dirty[path] = self.hub.tick()
+                if event.created or event.removed:  # the name no longer leads to that inode
+                    self.release_watches(self.files.forget([path]))
             elif self.rebuilding and (event.created or event.removed):
                 self._invalidate()  # the walk may have named it before the move: walk again
             elif event.removed:
                 self.dirty_dirs[path] = self.hub.tick()
                 detached = self._detach(lambda r: r == path or r.startswith(path + "/"))
+                self.release_watches(self.files.forget_under(path))
             elif event.created:
                 new_dir = path
             else:  # its mode changed: list it again (a scan would fail if now unreadable)
@@ -140,8 +104,24 @@ class WatchedTree:
         if new_dir is not None:
             self._watch_new(new_dir)
 
+    def _on_file_event(self, wd: int) -> bool:
+        """Lock held: an event on a held file's inode (through any of its names) dirties it."""
+        paths = self.files.paths_of.get(wd)
+        if paths is None:
+            return False
+        seq = self.hub.tick()
+        for path in paths:
+            self.dirty[path] = seq
+        return True
+
     def on_watch_gone(self, wd: int) -> None:
         with self.hub.lock:
+            held = self.files.gone(wd)
+            if held:
+                self.hub.in_use -= 1
+                seq = self.hub.tick()
+                self.dirty.update(dict.fromkeys(held, seq))
+                return
             rel = self.wds.pop(wd, None)
             if rel is None:
                 return
@@ -268,6 +248,11 @@ class WatchedTree:
         self.hub.in_use -= len(gone)
         return [(wd, self.listener_id) for wd in gone]
 
+    def release_watches(self, wds: list[int]) -> None:
+        """Lock held: remove file watches no held path uses any more."""
+        self.hub.in_use -= len(wds)
+        self.hub.inotify.remove([(wd, self.listener_id) for wd in wds])
+
     def _drop_all(self) -> None:
         with self.hub.lock:
             detached = self._detach(lambda _: True)
@@ -279,12 +264,15 @@ class WatchedTree:
     def _give_up(self, reason: str) -> None:
         self._drop_all()
         with self.hub.lock:
+            self.release_watches(self.files.forget_all())
             self.unwatched = reason
             self.generation += 1
             self.reconciled = False
 
     def close(self) -> None:
         self._drop_all()
+        with self.hub.lock:
+            self.release_watches(self.files.forget_all())
         self.hub.inotify.forget_listener(self.listener_id)
 
     # --- reconcile and status (lock taken here) --------------------------------------------
@@ -320,7 +308,7 @@ class WatchedTree:
             later = {p: s for p, s in self.dirty.items() if s > token.epoch}
             self.dirty = {p: token.epoch for p in differing(state)} | later
             self.dirty_dirs = {d: s for d, s in self.dirty_dirs.items() if s > token.epoch}
-            self.polled = {p for p, st in state.files.items() if shared_writable(st)}
+            self._poll_unheld(state)
             self.baseline, self.reconciled = token.baseline, True
             return True
 
@@ -347,10 +335,22 @@ class WatchedTree:
                 self.dirty.setdefault(path, snap.seq)
             self.polled -= snap.examined() - state.files.keys()
             for path, st in state.files.items():
-                if shared_writable(st):
+                if shared_writable(st) and not self.files.holds(path, st):
                     self.polled.add(path)
                 else:
                     self.polled.discard(path)
+
+    def _poll_unheld(self, state: LocalState) -> None:
+        """Lock held, after a full scan: poll what no file watch holds; drop stale watches.
+
+        A watch that lived through the scan still holds its path if the scan
+        found that inode there: it was in place before the scan's epoch.
+        """
+        shared = {p: st for p, st in state.files.items() if shared_writable(st)}
+        stale = [p for p in self.files.of_path if p not in shared
+                 or not self.files.holds(p, shared[p])]
+        self.release_watches(self.files.forget(stale))
+        self.polled = {p for p, st in shared.items() if not self.files.holds(p, st)}
 
     def same_base(self, root_fd: int) -> bool:
         """Is the directory at the tracked path still the one we watch (no ancestor swapped)?"""

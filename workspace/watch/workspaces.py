@@ -27,10 +27,11 @@ What inotify does and does not see (the timer is the backstop for the rest):
   ``IN_ATTRIB`` here.
 - not seen: a write, chmod or truncate through *another* hardlink of the
   same inode in a directory we do not watch (inotify reports to the parent
-  of the name used). For writable files with several links we stat them at
-  every status (``polled``); for a daemon run as root, every file with
-  several links, since root writes a 0444 object without a chmod. A 0444
-  object changed through another link needs its owner to chmod it: in
+  of the name used). Writable files with several links (for a daemon run as
+  root, every file with several links, since root writes a 0444 object
+  without a chmod) get a watch on their own inode after each full scan
+  (``files.py``), or, past the budget, are stat-ed at every status
+  (``polled``). A 0444 object changed through another link needs its owner to chmod it: in
   service mode that is only the daemon's user (or root); in single-user
   mode it is the user, who then corrupts the stored object itself (status
   sees it at the next timer scan; checkout refuses an object whose size
@@ -38,7 +39,7 @@ What inotify does and does not see (the timer is the backstop for the rest):
   on another machine to a network filesystem, and changes to a filesystem
   mounted over a watched directory afterwards.
 
-Watches are budgeted: one per directory, at most ``watch_max_watches``
+Watches are budgeted: one per directory (and per held file), at most ``watch_max_watches``
 (default: ``fs.inotify.max_user_watches`` minus a margin, as the limit is
 shared by every process of the daemon's user). A tracked path is counted
 before it is watched; one too big, or one that grows past the budget, is
@@ -62,8 +63,10 @@ from workspace.errors import NotFound, WorkspaceError
 from workspace.store import safefs
 from workspace.store.names import storable
 from workspace.watch.barrier import Barrier
+from workspace.watch.files import watch_polled
+from workspace.watch.hub import Hub, Key, Snapshot
 from workspace.watch.inotify import Inotify, user_watch_limit
-from workspace.watch.tree import Hub, Key, Snapshot, WatchedTree
+from workspace.watch.tree import WatchedTree
 from workspace.workspaces import local
 from workspace.workspaces.context import ServiceContext, WatchStats, WatchView
 
@@ -125,6 +128,8 @@ class WorkspaceWatcher:
             yield self._note_unwatched(tree, view)
             if token is not None and view.state is not None and tree.finish(token, view.state):
                 self.full_scans += 1
+                if tree.polled:  # watching their inodes is for the background scan
+                    self._schedule(tree.key)
         finally:
             tree.reconcile_lock.release()
 
@@ -199,6 +204,7 @@ class WorkspaceWatcher:
             trees = list(self._trees.values())
             return WatchStats(paths=len(trees), unwatched=sum(1 for t in trees if t.unwatched),
                               watches=self._hub.in_use, budget=self._hub.budget,
+                              polled=sum(len(t.polled) for t in trees),
                               full_scans=self.full_scans, overflows=self.overflows)
 
     @staticmethod
@@ -306,8 +312,10 @@ class WorkspaceWatcher:
                 wq.refresh_tracked_files(session, tracked.id, state.refreshed)
         if tree.finish(token, state):
             self.full_scans += 1
-            log.info("watching %s: %d files, %d watches, scanned in %.2fs", tracked.path,
-                     len(state.files), len(tree.wds), time.monotonic() - started)
+            held = watch_polled(tree, state)
+            log.info("watching %s: %d files, %d directory and %d file watches, scanned in "
+                     "%.2fs", tracked.path, len(state.files), len(tree.wds), held,
+                     time.monotonic() - started)
 
     def _overflowed(self) -> None:
         self.overflows += 1

@@ -52,12 +52,14 @@ class WatchView:
 @dataclass(frozen=True, slots=True)
 class WatchStats:
     """The watcher's state, for metrics: tracked paths known (and how many are too big to
-    watch), inotify watches used out of its budget, full scans and queue overflows so far."""
+    watch), inotify watches used out of its budget, linked files stat-ed at every status
+    (no watch on their inode), full scans and queue overflows so far."""
 
     paths: int
     unwatched: int
     watches: int
     budget: int
+    polled: int
     full_scans: int
     overflows: int
 
