@@ -97,8 +97,14 @@ def read(target: int | str, name: str = ACCESS) -> Acl | None:
 
     None when there is none, or the filesystem cannot hold one. Other errors raise OSError.
     """
+    value = read_encoded(target, name)
+    return None if value is None else decode(value)
+
+
+def read_encoded(target: int | str, name: str = ACCESS) -> bytes | None:
+    """The raw xattr value of :func:`read` (to decode each distinct value once)."""
     try:
-        return decode(os.getxattr(target, name, **_nofollow(target)))
+        return os.getxattr(target, name, **_nofollow(target))
     except OSError as exc:
         if exc.errno == errno.ENODATA or exc.errno in UNSUPPORTED:
             return None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from workspace.db.base import utcnow
 from workspace.db.models import Dataset, TrackedPath, Workspace
 from workspace.db.models_acl import AclCopy, AclHolding, AclObject, AclStore
+from workspace.db.queries.bulk import insert_many
 
 CHUNK = 500
 
@@ -134,9 +135,8 @@ def add_objects(session: Session, holding_id: int, oids: Iterable[str]) -> list[
         known = set(session.scalars(select(column.oid).where(
             column.holding_id == holding_id, column.oid.in_(part))))
         new += [oid for oid in part if oid not in known]
-    for part in chunks(new, 5000):
-        session.execute(insert(AclObject), [
-            {"holding_id": holding_id, "oid": oid, "pending": True} for oid in part])
+    insert_many(session, AclObject, [{"oid": oid} for oid in new],  # Core: the ORM's bulk
+                same={"holding_id": holding_id, "pending": True})  # insert was 1/10 of a get
     return new
 
 
