@@ -86,7 +86,8 @@ def _labelled(session: Session, dataset: Dataset, label: str) -> int:
 
 
 def manifest_at(session: Session, dataset_id: int, number: int) -> dict[str, ManifestEntry]:
-    return {e.path: _entry(e) for e in q.entries_at(session, dataset_id, number)}
+    # rows are (path, oid, size, executable): by position, a row's names cost a lookup each
+    return {row[0]: ManifestEntry(*row) for row in q.entries_at(session, dataset_id, number)}
 
 
 def commit(

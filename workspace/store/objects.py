@@ -99,6 +99,20 @@ class ObjectStore:
             lease.pin(oid)
             return self._layout.lstat(oid)
 
+    def pin_and_stat_many(self, lease: PinLease,
+                          oids: Iterable[str]) -> dict[str, os.stat_result | None]:
+        """:meth:`pin_and_stat` for many objects, each fan-out lock taken once for all of
+        its objects (a checkout of 10,000 files took 10,000 locks, one at a time)."""
+        by_fanout: dict[str, list[str]] = {}
+        for oid in oids:
+            by_fanout.setdefault(oid[:2], []).append(oid)
+        found: dict[str, os.stat_result | None] = {}
+        for fanout, group in by_fanout.items():
+            with self.pins.fanout_lock(fanout):
+                lease.pin_all(group)
+                found.update((oid, self._layout.lstat(oid)) for oid in group)
+        return found
+
     def object_path(self, oid: str) -> Path:
         """Where ``oid`` lives (or would live); for messages and tests, not for opening."""
         return self._layout.root / "objects" / self._layout.relpath(oid)

@@ -121,7 +121,7 @@ class ServiceContext:
 
         Each is pinned and looked for under its fan-out lock, as ``gc --evict``
         unlinks under it: an object seen here stays until ``lease`` ends."""
-        seen = {oid: self.store.pin_and_stat(lease, oid) for oid in wanted}
+        seen = self.store.pin_and_stat_many(lease, wanted)
         missing = {oid: wanted[oid] for oid, st in seen.items() if st is None}
         if missing and self.object_source is not None:
             self.object_source.fetch(caller, missing, reporter or Reporter())

@@ -106,15 +106,14 @@ def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
               occupied: frozenset[str], prefer: str, seen: dict[str, os.stat_result]
               ) -> Iterator[tuple[ManifestEntry, str, os.stat_result]]:
     """Link one directory's entries, each atomically; a name that appeared is a Conflict."""
-    placements = (Placement(posixpath.basename(e.path), e.oid, e.size, e.executable,
-                            e.path in occupied, seen.get(e.oid)) for e in entries)
+    names = [e.path.rpartition("/")[2] for e in entries]
+    placements = (Placement(name, e.oid, e.size, e.executable, e.path in occupied,
+                            seen.get(e.oid)) for name, e in zip(names, entries, strict=True))
     linked = store.link_many(dir_fd, placements, prefer="copy" if prefer == "copy" else "hardlink")
     done = 0
     try:
         for how in linked:
-            entry = entries[done]
-            yield entry, how, os.stat(posixpath.basename(entry.path), dir_fd=dir_fd,
-                                      follow_symlinks=False)
+            yield entries[done], how, os.stat(names[done], dir_fd=dir_fd, follow_symlinks=False)
             done += 1
     except FileExistsError:
         raise Conflict(f"{entries[done].path} appeared while it was being checked out",
