@@ -103,9 +103,10 @@ def ingest(store: ObjectStore, base_fd: int, paths: list[str],
 
 
 def by_directory(paths: Iterable[str]) -> dict[str, list[str]]:
+    """Relpaths (normalized: no "//", no trailing "/") by their directory ("" for the top)."""
     groups: dict[str, list[str]] = defaultdict(list)
     for path in paths:
-        groups[posixpath.dirname(path)].append(path)
+        groups[path.rpartition("/")[0]].append(path)  # posixpath.dirname: 4x the time
     return groups
 
 
