@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from workspace.db.base import utcnow
+from workspace.db.base import utc_moment, utcnow
 from workspace.db.models import Dataset, Entry, StoredObject, Tag, User, Version
 from workspace.db.queries.bulk import insert_many
 
@@ -151,7 +151,9 @@ def version_notes(session: Session, dataset_id: int,
                   numbers: set[int]) -> list[tuple[int, str, Any, str, str | None]]:
     """(number, author, created_at, message, git_commit) of the versions named, in one
     query; when many are named, every version of the dataset is read and the rest left
-    out (one range beats dozens of ``IN`` lists)."""
+    out (one range beats dozens of ``IN`` lists). Read as the driver's tuples, only
+    ``created_at`` converted (``utc_moment``): SQLAlchemy's rows and its SQLite timestamp
+    parser took 80 ms for 10,000 versions, four times as long."""
     stmt = (
         select(Version.number, User.name, Version.created_at, Version.message,
                Version.git_commit)
@@ -160,16 +162,17 @@ def version_notes(session: Session, dataset_id: int,
     )
     if len(numbers) <= _CHUNK:
         stmt = stmt.where(Version.number.in_(sorted(numbers)))
-    return [(n, author or "?", at, message, commit)
-            for n, author, at, message, commit in session.execute(stmt) if n in numbers]
+    return [(n, author or "?", utc_moment(at), message, commit)
+            for n, author, at, message, commit in _driver_rows(session, stmt) if n in numbers]
 
 
 def _driver_rows(session: Session, stmt: Any) -> list[Any]:
     """All rows of ``stmt`` as the database driver returns them (tuples), in the session's
     transaction, without SQLAlchemy's result processing: only for columns that need none
-    (strings, integers)."""
+    (strings, integers) or that the caller converts (``utc_moment``)."""
     connection = session.connection()
-    compiled = stmt.compile(dialect=connection.dialect)
+    compiled = stmt.compile(dialect=connection.dialect,
+                            compile_kwargs={"render_postcompile": True})  # IN lists
     params = compiled.construct_params()
     args: Any = params
     if compiled.positional:  # SQLite's "?": the values in the statement's order
