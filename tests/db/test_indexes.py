@@ -31,15 +31,17 @@ def test_entries_have_the_blame_covering_index(kind: str, tmp_path: Path) -> Non
     assert indexes[COVERING] == ["dataset_id", "path", "added_in", "removed_in", "oid", "size"]
 
 
+@pytest.mark.parametrize("oids", [True, False])
 @pytest.mark.parametrize("prefix", [None, "labels/"])
-def test_sqlite_blame_reads_only_the_covering_index(tmp_path: Path, prefix: str | None) -> None:
+def test_sqlite_blame_reads_only_the_covering_index(tmp_path: Path, prefix: str | None,
+                                                    oids: bool) -> None:
     """No table lookups and no sort step: the plan is one covering-index search."""
     url = f"sqlite:///{tmp_path / 'workspace.db'}"
     migrate(url)
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            compiled = blame_statement(1, 7, prefix).compile(
+            compiled = blame_statement(1, 7, prefix, oids=oids).compile(
                 dialect=connection.dialect, compile_kwargs={"literal_binds": True})
             plan = [row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
     finally:

@@ -165,6 +165,20 @@ def test_blame_columns_are_in_path_order_and_a_prefix_keeps_exactly_its_files(
                                         if p.startswith(prefix)}
 
 
+@pytest.mark.parametrize("prefix", [None, "beta/"])
+def test_blame_without_oids_is_the_same_answer_less_that_column(db: Database,
+                                                                prefix: str | None) -> None:
+    with db.read() as session:
+        ref = Ref("vision/cats", VERSIONS)
+        whole = history.blame(session, ref, prefix, "no-store")
+        lean = history.blame(session, ref, prefix, "no-store", oids=False)
+    assert whole["oids"] and "oids" not in lean
+    assert list(lean) == [key for key in whole if key != "oids"]
+    assert lean == {key: value for key, value in whole.items() if key != "oids"}
+    with db.read() as session:  # no file under it: every column empty, still no oids
+        assert "oids" not in history.blame(session, ref, "nothing/", "no-store", oids=False)
+
+
 @pytest.mark.parametrize("number", [VERSIONS, 3])
 def test_blame_describes_each_version_as_the_models_read_it(db: Database, number: int) -> None:
     """Its version table is read past SQLAlchemy's result processing: the times are still

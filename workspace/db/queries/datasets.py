@@ -119,26 +119,27 @@ def entry_at(session: Session, dataset_id: int, number: int, path: str) -> Any |
     return session.execute(stmt).first()
 
 
-def blame_rows(
-    session: Session, dataset_id: int, number: int, prefix: str | None = None
-) -> list[tuple[str, str, int, int]]:
+def blame_rows(session: Session, dataset_id: int, number: int, prefix: str | None = None,
+               *, oids: bool = True) -> list[tuple[Any, ...]]:
     """Each live file at ``number`` and the version that last changed it, by path (code
-    point order, whatever the database's collation): rows of (path, oid, size, added_in).
-    One read of the covering index ``ix_entries_by_path_covering``, in path order; the
-    versions are described apart, once each (``version_notes``), not joined onto every
-    row. Fetched as the driver's tuples: for 100,000 files a result Row per file cost as
-    much as the query."""
-    rows = _driver_rows(session, blame_statement(dataset_id, number, prefix))
+    point order, whatever the database's collation): rows of (path, size, added_in, oid),
+    without the oid if ``oids`` is false. One read of the covering index
+    ``ix_entries_by_path_covering``, in path order; the versions are described apart,
+    once each (``version_notes``), not joined onto every row. Fetched as the driver's
+    tuples: for 100,000 files a result Row per file cost as much as the query."""
+    rows = _driver_rows(session, blame_statement(dataset_id, number, prefix, oids=oids))
     # SQLite's order is already code point order (a few ms to confirm); a PostgreSQL
     # collation other than "C" may differ. Paths are unique among live entries.
     rows.sort()
     return rows
 
 
-def blame_statement(dataset_id: int, number: int, prefix: str | None = None) -> Any:
+def blame_statement(dataset_id: int, number: int, prefix: str | None = None, *,
+                    oids: bool = True) -> Any:
     """``blame_rows``'s query (a test reads its plan)."""
+    columns = (Entry.path, Entry.size, Entry.added_in, *((Entry.oid,) if oids else ()))
     stmt = (
-        select(Entry.path, Entry.oid, Entry.size, Entry.added_in)
+        select(*columns)
         .where(Entry.dataset_id == dataset_id, *_live_at(number))
         .order_by(Entry.path)
     )
