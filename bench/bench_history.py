@@ -280,6 +280,11 @@ def measure_files(bench: Bench, history: History) -> None:
     if len(answer["paths"]) != bench.args.files:
         raise BenchError(f"blame listed {len(answer['paths'])} files, not {bench.args.files}")
     bench.rows.append(Row("  its JSON answer", f"{answer['_bytes'] / 1e6:.1f} MB"))
+    lean = bench.server(f"blame {DATASET} without oids (the table's request), server side",
+                        None, "/v1/blame", ref=DATASET, oids="false")
+    if "oids" in lean or lean["paths"] != answer["paths"]:
+        raise BenchError("blame with oids=false is not the same answer less its oids")
+    bench.rows.append(Row("  its JSON answer", f"{lean['_bytes'] / 1e6:.1f} MB"))
     bench.cli(f"ws blame {DATASET}, end to end", 1.0, "blame", DATASET,
               runs=min(3, bench.args.cli_runs))  # tens of seconds each when slow
     bench.cli(f"ws blame {DATASET} --json, end to end", None, "blame", DATASET, "--json")

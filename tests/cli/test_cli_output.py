@@ -41,6 +41,32 @@ def test_print_json_is_exact_and_holds_no_raw_control_character() -> None:
     assert all(printable(line) == line for line in text.splitlines())  # nothing left raw
 
 
+@pytest.mark.parametrize("data", [
+    {"paths": ["ascii\x7fdel"], "n": [1]},  # DEL: the one ASCII character json leaves raw
+    {"paths": ["plain", "c1\u009b"], "versions": {"1": {"message": "bidi\u202e"}}},
+    {"paths": ["plain"], "sizes": [3]},
+])
+def test_print_json_columns_is_exact_and_holds_no_raw_control_character(
+        capsys: Any, data: dict[str, Any]) -> None:
+    output.print_json_columns(data)
+    text = capsys.readouterr().out
+    assert json.loads(text) == data
+    assert all(printable(line) == line for line in text.splitlines())
+
+
+def test_keyed_tables_escape_every_cell_once_however_many_rows(capsys: Any) -> None:
+    """Piped: cells are checked in one scan, escaped one by one only when one needs it."""
+    described = {1: ("1", "ann", "fix\x1b[2J"), 2: ("2", "ben", "ok"), 3: ("", "", "")}
+    for paths in (["a", "b/c\x07"], ["a", "b/c"]):
+        output.keyed_table(("Path", "V", "Who", "Why"), [*paths, "d "], [1, 2, 3], described,
+                           title="t")
+        lines = capsys.readouterr().out.splitlines()
+        width = max(4, len(printable(paths[1])))
+        assert lines == ["t", f"{'Path':<{width}}  V  Who  Why",
+                         f"{'a':<{width}}  1  ann  fix\\x1b[2J",
+                         f"{printable(paths[1]):<{width}}  2  ben  ok", "d"]
+
+
 def test_piped_tables_have_no_trailing_spaces_and_escape_cells(capsys: Any) -> None:
     table(("Path", "Size", "Message"), [["a", "", ""], ["b\x1b[2J", "1 B", "[red]x"]],
           title="t\x07")

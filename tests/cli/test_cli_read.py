@@ -82,6 +82,8 @@ def test_blame_prints_each_file_with_its_versions_description(ws: Any, fake: Fak
         f"images/long-name.bin  3           alice   {date}  c0ffeec0ff  relabel",
         f"z.txt                 1 (pruned)  bob     {date}              first cut",
     ]
+    # the table shows no oids, so it asks for none (--json asks for the whole answer)
+    assert fake.sent("/v1/blame")[0].query == {"ref": "vision/cats", "oids": "false"}
 
 
 def test_blame_of_many_files_is_one_aligned_line_each(ws: Any, fake: FakeDaemon) -> None:

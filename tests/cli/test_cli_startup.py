@@ -73,7 +73,7 @@ def test_blame_loads_nothing_heavy(fake: FakeDaemon, tmp_path: Path) -> None:
         modules = loaded_by(["--socket", str(fake.socket), *args], tmp_path, tmp_path)
         assert modules & (HEAVY - {"dataclasses", "inspect"}) == set(), args
     assert [r.query for r in fake.sent("/v1/blame")] == [
-        {"ref": "vision/cats"}, {"ref": "vision/cats@1", "prefix": "sub/"}]
+        {"ref": "vision/cats", "oids": "false"}, {"ref": "vision/cats@1", "prefix": "sub/"}]
 
 
 @pytest.mark.parametrize("args", [

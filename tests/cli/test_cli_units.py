@@ -45,6 +45,7 @@ def test_parse_since_reads_a_bare_date_as_local_midnight(monkeypatch: Any) -> No
     try:
         assert parse_since("2026-07-01") == "2026-06-30T22:00:00.000000Z"
         assert short_time("2026-07-01T10:00:00.5Z") == "2026-07-01 12:00"
+        assert short_time("2026-01-15T10:00:00+00:00") == "2026-01-15 11:00"  # winter
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from workspace.datasets import browse, history
 from workspace.datasets.manifest import ManifestEntry
 from workspace.datasets.versions import commit, manifest_at, resolve
 from workspace.db import Database, migrate
+from workspace.db.queries import datasets as dq
 from workspace.db.queries import users
 from workspace.refs import Ref
 
@@ -162,6 +164,38 @@ def test_blame_columns_are_in_path_order_and_a_prefix_keeps_exactly_its_files(
             assert part["paths"] == [p for p in whole["paths"] if p.startswith(prefix)]
             assert blame_rows(part) == {p: f for p, f in blame_rows(whole).items()
                                         if p.startswith(prefix)}
+
+
+@pytest.mark.parametrize("prefix", [None, "beta/"])
+def test_blame_without_oids_is_the_same_answer_less_that_column(db: Database,
+                                                                prefix: str | None) -> None:
+    with db.read() as session:
+        ref = Ref("vision/cats", VERSIONS)
+        whole = history.blame(session, ref, prefix, "no-store")
+        lean = history.blame(session, ref, prefix, "no-store", oids=False)
+    assert whole["oids"] and "oids" not in lean
+    assert list(lean) == [key for key in whole if key != "oids"]
+    assert lean == {key: value for key, value in whole.items() if key != "oids"}
+    with db.read() as session:  # no file under it: every column empty, still no oids
+        assert "oids" not in history.blame(session, ref, "nothing/", "no-store", oids=False)
+
+
+@pytest.mark.parametrize("number", [VERSIONS, 3])
+def test_blame_describes_each_version_as_the_models_read_it(db: Database, number: int) -> None:
+    """Its version table is read past SQLAlchemy's result processing: the times are still
+    the versions' own (aware, UTC), on SQLite's text as on PostgreSQL's timestamps."""
+    with db.read() as session:
+        answer = history.blame(session, Ref("vision/cats", number), None, "no-store")
+        dataset = resolve(session, Ref("vision/cats", number))[0]
+        for key, described in answer["versions"].items():
+            version = dq.version(session, dataset.id, int(key))
+            assert version is not None
+            author = dq.user_names(session, [version.author_id])[version.author_id]
+            assert described == {"author": author,
+                                 "created_at": version.created_at,
+                                 "message": version.message, "git_commit": None,
+                                 "pruned": False}
+            assert described["created_at"].utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize("search", [None, "beta", "BETA/DEEP", "%", "_d", "nothing-like-it"])

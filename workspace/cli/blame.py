@@ -19,9 +19,11 @@ from workspace.refs import parse_ref
 def run_blame(*, socket: Path | None, server: str | None, target: str, prefix: str | None,
               as_json: bool) -> None:
     """Who last changed each file of ``target`` (under ``prefix``): a table, or the JSON."""
-    ref = str(parse_ref(target))
+    query: Json = {"ref": str(parse_ref(target)), "prefix": prefix}
+    if not as_json:
+        query["oids"] = False  # the table does not show them: half the answer, unsent
     with connect(socket=socket, server=server) as client:
-        answer = client.get("/v1/blame", {"ref": ref, "prefix": prefix})
+        answer = client.get("/v1/blame", query)
     if as_json:
         print_json_columns(answer)
     else:

@@ -83,8 +83,7 @@ def print_json(data: Any, *, stream: TextIO | None = None) -> None:
     terminal acts on them (DEL, C1, bidi overrides, lone surrogates) are
     written as ``\\uNNNN`` escapes, which decode to the same strings.
     """
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    text = _json_escaped(json.dumps(data, indent=2, ensure_ascii=False))
     (stream or sys.stdout).write(text + "\n")
 
 
@@ -96,7 +95,16 @@ def print_json_columns(data: Json) -> None:
     fields = [f"  {json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
               for key, value in data.items()]
     text = "{\n" + ",\n".join(fields) + "\n}" if fields else "{}"
-    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    sys.stdout.write(_json_escaped(text) + "\n")
+
+
+def _json_escaped(text: str) -> str:
+    """JSON text with the characters a terminal acts on written as ``\\uNNNN``. DEL is the
+    only ASCII one (``json`` escapes C0 itself), so ASCII text is checked in two C-speed
+    passes rather than a regular expression's (50 ms over a 12 MB blame)."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def print_error(exc: WorkspaceError, *, as_json: bool) -> None:
@@ -187,17 +195,38 @@ def keyed_table(columns: Sequence[str], first: Sequence[str], keys: Sequence[Any
         table(columns, [[path, *described[key]] for path, key in zip(first, keys, strict=True)],
               title=title)
         return
-    shown = {key: [printable(cell) for cell in cells] for key, cells in described.items()}
-    paths = list(first) if not _UNSAFE.search("\t".join(first)) else [
-        printable(path) for path in first]  # one scan when no name needs escaping (TAB: safe)
+    shown = _escaped_rows(described)
+    paths = _escaped(first)
     head = [list(columns[1:])]
     widths = [max(map(len, column)) for column in zip(*head, *shown.values(), strict=True)]
     width = max(len(columns[0]), *map(len, paths)) if paths else len(columns[0])
-    blocks = {key: _row(cells, widths) for key, cells in shown.items()}
+    tails = {key: _tail(_row(cells, widths)) for key, cells in shown.items()}
     lines = [printable(title)] if title else []
     lines.append(_joined(columns[0], width, _row(head[0], widths)))
-    lines.extend(_joined(path, width, blocks[key]) for path, key in zip(paths, keys, strict=True))
+    # one concatenation per file, inline: a call per row was a third of the printing
+    lines.extend([path.ljust(width) + tail if (tail := tails[key]) else path.rstrip()
+                  for path, key in zip(paths, keys, strict=True)])
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _escaped(cells: Sequence[str]) -> list[str]:
+    """``printable`` of each cell, in one scan of them all when none needs escaping (TAB,
+    the separator, is shown as is)."""
+    if not _UNSAFE.search("\t".join(cells)):
+        return list(cells)
+    return [printable(cell) for cell in cells]
+
+
+def _escaped_rows(rows: Mapping[Any, Sequence[object]]) -> dict[Any, list[str]]:
+    """``_escaped`` for the cells of many rows, keyed as given."""
+    shown = {key: [str(cell) for cell in cells] for key, cells in rows.items()}
+    if _UNSAFE.search("\t".join("\t".join(cells) for cells in shown.values())):
+        return {key: [printable(cell) for cell in cells] for key, cells in shown.items()}
+    return shown
+
+
+def _tail(rest: str) -> str:
+    return f"  {rest}" if rest else ""
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:

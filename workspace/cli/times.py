@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 from workspace.errors import InvalidInput
@@ -37,7 +38,9 @@ def short_time(value: object) -> str:
         return value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    # time.localtime rather than astimezone(): half the cost, for the 10,000 versions
+    # a big `ws blame` describes
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment.timestamp()))
 
 
 def _parse_iso(text: str) -> datetime:

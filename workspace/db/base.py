@@ -35,9 +35,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc_moment(value)
+
+
+def utc_moment(value: datetime | str | None) -> datetime | None:
+    """A ``UTCDateTime`` value as read: aware, in UTC. Also takes the driver's raw value
+    (SQLite's ``YYYY-MM-DD HH:MM:SS.ffffff`` text), for rows read without SQLAlchemy's
+    result processing."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def utcnow() -> datetime:

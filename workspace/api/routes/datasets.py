@@ -64,9 +64,10 @@ def diff(caller: CallerDep, ctx: ContextDep, a: RefQuery, b: RefQuery) -> Any:
 
 @router.get("/blame", dependencies=[require(refs_in_query("read", "ref"))])
 def blame(caller: CallerDep, ctx: ContextDep, ref: RefQuery,
-          prefix: PrefixQuery = None) -> Any:
+          prefix: PrefixQuery = None, oids: bool = True) -> Any:
     with ctx.db.read() as session:
-        return encode(history.blame(session, parse_ref(ref), prefix, ctx.store.store_id))
+        return encode(history.blame(session, parse_ref(ref), prefix, ctx.store.store_id,
+                                    oids=oids))
 
 @router.get("/blame/lines", dependencies=[require(log_target)])
 def blame_lines(caller: CallerDep, ctx: ContextDep, settings: SettingsDep,

@@ -36,7 +36,13 @@ def clear_damaged(session: Session, store_id: str, oid: str) -> None:
 
 def damaged_files(session: Session, store_id: str, dataset_id: int,
                   number: int) -> Sequence[Any]:
-    """(path, oid, problem) of the damaged objects in version ``number`` of a dataset."""
+    """(path, oid, problem) of the damaged objects in version ``number`` of a dataset.
+
+    Asked before every ``ls``, ``get`` and ``blame``, and nearly always of a store with
+    no damage: that is one probe of the primary key, where the join read every entry of
+    the version (30 ms for 100,000 files) to find none."""
+    if not _any_damaged(session, store_id):
+        return []
     stmt = (select(Entry.path, Entry.oid, DamagedObject.problem)
             .join(DamagedObject, and_(DamagedObject.oid == Entry.oid,
                                       DamagedObject.store_id == store_id))
@@ -44,6 +50,11 @@ def damaged_files(session: Session, store_id: str, dataset_id: int,
                    or_(Entry.removed_in.is_(None), Entry.removed_in > number))
             .order_by(Entry.path))
     return session.execute(stmt).all()
+
+
+def _any_damaged(session: Session, store_id: str) -> bool:
+    stmt = select(DamagedObject.oid).where(DamagedObject.store_id == store_id).limit(1)
+    return session.scalar(stmt) is not None
 
 
 def damaged_ranges(session: Session, store_id: str,
