@@ -1,4 +1,4 @@
-"""What ``add`` and ``commit`` record in the stat cache: each file as the operation left it.
+"""What ``add``, ``commit`` and ``checkout`` record in the stat cache: each file as left.
 
 A row lets the next status trust a file without reading it, so it must hold
 the stat of exactly what is at the path once the operation is done: the
@@ -136,3 +136,17 @@ def test_a_file_appended_to_between_staging_and_relink_is_reported_modified(
     status = _status(services, data)
     assert status["modified"] == ["b.csv"] and not status["clean"]
 
+
+def test_a_checkout_of_duplicate_files_matches_every_row(sqlite_services: Services) -> None:
+    services = sqlite_services
+    project = services.workspace("project")
+    data = project / "source"
+    data.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (data / name).write_bytes(b"same bytes\n")
+    commit.add(services.ctx, services.caller, path=str(data), dataset="stat/co", message="v1")
+    copy = project / "copy"
+
+    sync.get(services.ctx, services.caller, ref="stat/co", path=str(copy))
+
+    assert _stale_rows(services, copy) == []  # each link moved the shared inode's ctime

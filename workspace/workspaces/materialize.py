@@ -20,7 +20,7 @@ from workspace.datasets.manifest import ManifestEntry
 from workspace.errors import Conflict
 from workspace.store import ObjectStore, Placement, safefs
 from workspace.workspaces.ingest import Progress, Summary, by_directory
-from workspace.workspaces.local import Cache, LocalFile, LocalState
+from workspace.workspaces.local import Cache, LocalFile, LocalState, freshest
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +93,15 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *, prefer: str, progress
 def in_place_after(target: dict[str, ManifestEntry], before: LocalState,
                    placed: dict[str, os.stat_result]) -> list[LocalFile]:
     """The files of ``target`` on disk after :func:`apply`: those it placed (their stat
-    just after) and those already in place (their stat when compared), by path."""
-    files = []
+    just after) and those already in place (their stat when compared), by path; each the
+    latest stat of its inode (:func:`local.freshest`: linking the same object again moves
+    its ctime)."""
+    found: dict[str, os.stat_result] = {}
     for path in target:
         st = placed.get(path) or before.files.get(path)
         if st is not None:
-            files.append(LocalFile(path, st))
-    return files
+            found[path] = st
+    return [LocalFile(path, st) for path, st in freshest(found).items()]
 
 
 def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
