@@ -150,8 +150,10 @@ def test_link_many_links_a_directory_and_never_clobbers(
                   Placement("never", oid)]
     done = []
     with pytest.raises(FileExistsError):
-        for how in store.link_many(ws_fd, placements):
+        for how, after in store.link_many(ws_fd, placements):
             done.append(how)
+            assert after is not None
+            assert after == os.lstat(ws / placements[len(done) - 1].name)
     assert done == ["hardlink", "copy", "hardlink"]
     assert same_inode(ws / "a", store.object_path(oid))
     assert same_inode(ws / "old", store.object_path(oid))

@@ -88,8 +88,10 @@ class Placement:
 
 def link_many(layout: StoreLayout, dir_fd: int, placements: Iterable[Placement], *,
               prefer: Method = "hardlink", link_count_limit: int | None = None,
-              private: bool = False) -> Iterator[Method]:
-    """:func:`link_into` for many names in one directory, yielding how each was done.
+              private: bool = False) -> Iterator[tuple[Method, os.stat_result | None]]:
+    """:func:`link_into` for many names in one directory, yielding how each was done and
+    the name's ``lstat`` just after (None if it no longer holds what was placed: see
+    :func:`place`).
 
     The same checks and fallbacks per file, with the per-call wrapping (the
     disk-full guard) paid once per directory: a checkout of 10,000 small files
@@ -97,9 +99,11 @@ def link_many(layout: StoreLayout, dir_fd: int, placements: Iterable[Placement],
     """
     with space_errors(dir_fd, "the workspace"):
         for p in placements:
-            yield _place(layout, p.oid, dir_fd, p.name, executable=p.executable,
-                         replace=p.replace, prefer=prefer, link_count_limit=link_count_limit,
-                         size=p.size, private=private, seen=p.seen)[0]
+            how, placed = _place(layout, p.oid, dir_fd, p.name, executable=p.executable,
+                                 replace=p.replace, prefer=prefer,
+                                 link_count_limit=link_count_limit, size=p.size,
+                                 private=private, seen=p.seen)
+            yield how, _stat_if(dir_fd, p.name, placed)
 
 
 def place(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
@@ -115,11 +119,16 @@ def place(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: 
         how, placed = _place(layout, oid, dir_fd, name, executable=executable, replace=True,
                              prefer="hardlink", link_count_limit=link_count_limit, size=size,
                              private=private)
+    return how, _stat_if(dir_fd, name, placed)
+
+
+def _stat_if(dir_fd: int, name: str, placed: Identity) -> os.stat_result | None:
+    """The lstat of ``name`` if it is the inode ``placed``, else None."""
     try:
         after = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
-        return how, None
-    return how, after if (after.st_dev, after.st_ino) == placed else None
+        return None
+    return after if (after.st_dev, after.st_ino) == placed else None
 
 
 def _place(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,

@@ -224,8 +224,9 @@ class ObjectStore:
                      link_count_limit=self.link_count_limit, size=size, private=self.private)
 
     def link_many(self, dir_fd: int, placements: Iterable[Placement], *,
-                  prefer: Method = "hardlink") -> Iterator[Method]:
-        """:meth:`link_into` for many names in one directory, yielding how each was done."""
+                  prefer: Method = "hardlink") -> Iterator[tuple[Method, os.stat_result | None]]:
+        """:meth:`link_into` for many names in one directory, yielding how each was done and
+        the name's lstat just after (None if it no longer holds what was placed)."""
         return link_many(self._layout, dir_fd, placements, prefer=prefer,
                          link_count_limit=self.link_count_limit, private=self.private)
 
