@@ -150,8 +150,10 @@ def test_link_many_links_a_directory_and_never_clobbers(
                   Placement("never", oid)]
     done = []
     with pytest.raises(FileExistsError):
-        for how in store.link_many(ws_fd, placements):
+        for how, after in store.link_many(ws_fd, placements):
             done.append(how)
+            assert after is not None
+            assert after == os.lstat(ws / placements[len(done) - 1].name)
     assert done == ["hardlink", "copy", "hardlink"]
     assert same_inode(ws / "a", store.object_path(oid))
     assert same_inode(ws / "old", store.object_path(oid))
@@ -166,3 +168,19 @@ def test_link_many_refuses_a_resized_object_before_linking(
     with pytest.raises(StoreCorrupt):
         list(store.link_many(ws_fd, [Placement("a", oid, len(DATA) + 1)]))
     assert not (ws / "a").exists()
+
+
+def test_place_returns_the_stat_of_what_it_placed(
+    store: ObjectStore, oid: str, ws: Path, ws_fd: int, make_file: MakeFile
+) -> None:
+    make_file(ws / "linked", b"user's own bytes")
+    make_file(ws / "copied", b"user's own bytes")
+
+    how, after = store.place(oid, ws_fd, "linked", size=len(DATA))
+    assert how == "hardlink" and after is not None
+    assert after == os.lstat(ws / "linked") and same_inode(ws / "linked", store.object_path(oid))
+
+    store.link_count_limit = 1  # the object file itself is link 1: copy
+    how, after = store.place(oid, ws_fd, "copied", size=len(DATA))
+    assert how == "copy" and after is not None and after == os.lstat(ws / "copied")
+    assert (ws / "copied").read_bytes() == DATA and no_temps(ws)

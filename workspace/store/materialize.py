@@ -40,6 +40,7 @@ from workspace.store.layout import StoreLayout
 from workspace.store.safefs import temp_name, validate_name
 
 Method = Literal["hardlink", "copy"]
+Identity = tuple[int, int]  # (st_dev, st_ino): which inode a name holds
 
 _COPY_INSTEAD = {errno.EXDEV, errno.EMLINK, errno.EPERM}
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -67,9 +68,9 @@ def link_into(
     ``dir_fd`` is :class:`~workspace.errors.DiskFull`, the temporary removed.
     """
     with space_errors(dir_fd, "the workspace"):
-        return _link_into(layout, oid, dir_fd, name, executable=executable, replace=replace,
-                          prefer=prefer, link_count_limit=link_count_limit, size=size,
-                          private=private)
+        return _place(layout, oid, dir_fd, name, executable=executable, replace=replace,
+                      prefer=prefer, link_count_limit=link_count_limit, size=size,
+                      private=private)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,10 @@ class Placement:
 
 def link_many(layout: StoreLayout, dir_fd: int, placements: Iterable[Placement], *,
               prefer: Method = "hardlink", link_count_limit: int | None = None,
-              private: bool = False) -> Iterator[Method]:
-    """:func:`link_into` for many names in one directory, yielding how each was done.
+              private: bool = False) -> Iterator[tuple[Method, os.stat_result | None]]:
+    """:func:`link_into` for many names in one directory, yielding how each was done and
+    the name's ``lstat`` just after (None if it no longer holds what was placed: see
+    :func:`place`).
 
     The same checks and fallbacks per file, with the per-call wrapping (the
     disk-full guard) paid once per directory: a checkout of 10,000 small files
@@ -96,15 +99,42 @@ def link_many(layout: StoreLayout, dir_fd: int, placements: Iterable[Placement],
     """
     with space_errors(dir_fd, "the workspace"):
         for p in placements:
-            yield _link_into(layout, p.oid, dir_fd, p.name, executable=p.executable,
-                             replace=p.replace, prefer=prefer,
-                             link_count_limit=link_count_limit, size=p.size, private=private,
-                             seen=p.seen)
+            how, placed = _place(layout, p.oid, dir_fd, p.name, executable=p.executable,
+                                 replace=p.replace, prefer=prefer,
+                                 link_count_limit=link_count_limit, size=p.size,
+                                 private=private, seen=p.seen)
+            yield how, _stat_if(dir_fd, p.name, placed)
 
 
-def _link_into(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
-               replace: bool, prefer: Method, link_count_limit: int | None,
-               size: int | None, private: bool, seen: os.stat_result | None = None) -> Method:
+def place(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
+          link_count_limit: int | None, size: int | None,
+          private: bool) -> tuple[Method, os.stat_result | None]:
+    """:func:`link_into` over an existing ``name``, then the ``lstat`` of ``name`` just after.
+
+    The stat is None when ``name`` is no longer the inode just placed there (the
+    object's, or the copy's): someone renamed another file over it in between,
+    and a stat-cache row must never vouch for a file the daemon did not place.
+    """
+    with space_errors(dir_fd, "the workspace"):
+        how, placed = _place(layout, oid, dir_fd, name, executable=executable, replace=True,
+                             prefer="hardlink", link_count_limit=link_count_limit, size=size,
+                             private=private)
+    return how, _stat_if(dir_fd, name, placed)
+
+
+def _stat_if(dir_fd: int, name: str, placed: Identity) -> os.stat_result | None:
+    """The lstat of ``name`` if it is the inode ``placed``, else None."""
+    try:
+        after = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return after if (after.st_dev, after.st_ino) == placed else None
+
+
+def _place(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
+           replace: bool, prefer: Method, link_count_limit: int | None, size: int | None,
+           private: bool, seen: os.stat_result | None = None) -> tuple[Method, Identity]:
+    """Link or copy; returns how, and the (device, inode) now meant to be at ``name``."""
     validate_name(name)
     src = layout.relpath(oid)
     obj = seen if seen is not None and stat.S_ISREG(seen.st_mode) else _object_stat(
@@ -115,15 +145,16 @@ def _link_into(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executa
     if not (executable or prefer == "copy" or at_limit):
         try:  # without ``replace``, link(2) itself refuses an existing name: no lstat first
             _hardlink_into(layout.objects_fd, src, dir_fd, name, replace=replace)
-            return "hardlink"
+            return "hardlink", (obj.st_dev, obj.st_ino)
         except OSError as exc:
             if exc.errno not in _COPY_INSTEAD:
                 raise
     if not replace and _lexists(dir_fd, name):
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), name)
     mode = 0o755 if executable else 0o644
-    _copy_into(layout, oid, dir_fd, name, mode=mode & 0o500 if private else mode, replace=replace)
-    return "copy"
+    copy = _copy_into(layout, oid, dir_fd, name, mode=mode & 0o500 if private else mode,
+                      replace=replace)
+    return "copy", copy
 
 
 def _object_stat(layout: StoreLayout, oid: str, src: str) -> os.stat_result:
@@ -173,14 +204,14 @@ def _hardlink_into(objects_fd: int, src: str, dir_fd: int, name: str, *, replace
 
 def _copy_into(
     layout: StoreLayout, oid: str, dir_fd: int, name: str, *, mode: int, replace: bool
-) -> None:
-    """Write a private copy under a temp name, then move it into place."""
+) -> Identity:
+    """Write a private copy under a temp name, then move it into place; returns its identity."""
     tmp = temp_name()
     src = os.open(
         layout.relpath(oid), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=layout.objects_fd
     )
     try:
-        _write_copy(src, dir_fd, tmp, mode)
+        copy = _write_copy(src, dir_fd, tmp, mode)
     except BaseException:
         _unlink_quietly(dir_fd, tmp)
         raise
@@ -190,16 +221,19 @@ def _copy_into(
         _rename_over(dir_fd, tmp, name)
     else:
         _place_without_clobbering(dir_fd, tmp, name)
+    return copy
 
 
-def _write_copy(src: int, dir_fd: int, tmp: str, mode: int) -> None:
+def _write_copy(src: int, dir_fd: int, tmp: str, mode: int) -> Identity:
     # No fsync: the object is durable, so a copy lost in a crash can be made again.
     dst = os.open(tmp, _NEW_FILE_FLAGS, 0o600, dir_fd=dir_fd)
     try:
         copy_range(src, dst, os.fstat(src).st_size)
         os.fchmod(dst, mode)
+        st = os.fstat(dst)
     finally:
         os.close(dst)
+    return st.st_dev, st.st_ino
 
 
 def _rename_over(dir_fd: int, tmp: str, name: str) -> None:

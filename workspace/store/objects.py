@@ -23,7 +23,7 @@ from workspace.store.acl import Readers
 from workspace.store.hashing import hash_fd, is_oid
 from workspace.store.ingest import IngestBatch
 from workspace.store.layout import StoreLayout
-from workspace.store.materialize import Method, Placement, link_into, link_many
+from workspace.store.materialize import Method, Placement, link_into, link_many, place
 from workspace.store.pins import PinLease, Pins
 
 
@@ -230,9 +230,17 @@ class ObjectStore:
             private=self.private,
         )
 
+    def place(self, oid: str, dir_fd: int, name: str, *, size: int,
+              executable: bool = False) -> tuple[Method, os.stat_result | None]:
+        """Replace ``name`` by ``oid`` (as :meth:`link_into` with ``replace``), then its ``lstat``:
+        None if ``name`` is no longer what was just placed (``materialize.place``)."""
+        return place(self._layout, oid, dir_fd, name, executable=executable,
+                     link_count_limit=self.link_count_limit, size=size, private=self.private)
+
     def link_many(self, dir_fd: int, placements: Iterable[Placement], *,
-                  prefer: Method = "hardlink") -> Iterator[Method]:
-        """:meth:`link_into` for many names in one directory, yielding how each was done."""
+                  prefer: Method = "hardlink") -> Iterator[tuple[Method, os.stat_result | None]]:
+        """:meth:`link_into` for many names in one directory, yielding how each was done and
+        the name's lstat just after (None if it no longer holds what was placed)."""
         return link_many(self._layout, dir_fd, placements, prefer=prefer,
                          link_count_limit=self.link_count_limit, private=self.private)
 

@@ -128,32 +128,12 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], rel
     with local.opened_target(root_fd, relpath, kind) as (base_fd, _):
         report = ingest(ctx.store, base_fd, changed, known, options, reporter.update)
     report.stats.update({path: state.files[path] for path in known})
-    files, _ = local.list_files(root_fd, relpath, kind)
+    files = [local.LocalFile(path, st) for path, st in local.freshest(report.stats).items()]
     ctx.acl.track_copies(caller, target.dataset, root_path, root_fd,
                          lambda: materialize.placed(relpath, kind, files, report.manifest))
-    rows = _cache_rows(ctx, files, report)
+    rows = [local.cache_row(f.relpath, report.manifest[f.relpath].oid, f.stat,
+                            size=report.manifest[f.relpath].size) for f in files]
     return report, rows
-
-
-def _cache_rows(ctx: ServiceContext, files: list[local.LocalFile],
-                report: IngestReport) -> list[dict[str, object]]:
-    """Stat rows that let the next status skip hashing: trust only what we can prove.
-
-    A file that is now a hardlink of its object gets its current stat; any
-    other file keeps the stat we had when we read it, so a change made since
-    shows up as a mismatch and is hashed.
-    """
-    now = {f.relpath: f.stat for f in files}
-    rows: list[dict[str, object]] = []
-    for path, entry in report.manifest.items():
-        current, seen = now.get(path), report.stats.get(path)
-        obj = ctx.store.stat(entry.oid)
-        if current is not None and obj is not None and (current.st_ino, current.st_dev) == (
-                obj.st_ino, obj.st_dev):
-            rows.append(local.cache_row(path, entry.oid, current, size=entry.size))
-        elif seen is not None:
-            rows.append(local.cache_row(path, entry.oid, seen, size=entry.size))
-    return rows
 
 
 def _lock_guard(ctx: ServiceContext, caller: Caller,

@@ -46,7 +46,10 @@ class Summary:
 @dataclass(slots=True)
 class IngestReport:
     manifest: dict[str, ManifestEntry] = field(default_factory=dict)
-    stats: dict[str, os.stat_result] = field(default_factory=dict)  # as read, before linking
+    stats: dict[str, os.stat_result] = field(default_factory=dict)
+    """Per staged path, the stat its stat-cache row may hold: taken just after the file was
+    placed (relinked, or adopted as the object) when the path was checked to hold that
+    inode; otherwise as read before staging, so a change made since mismatches and is hashed."""
     summary: Summary = field(default_factory=Summary)
 
 
@@ -93,8 +96,7 @@ def ingest(store: ObjectStore, base_fd: int, paths: list[str],
         report.manifest[item.relpath] = _entry(item)
         report.stats[item.relpath] = item.stat
         _count_staged(report.summary, item)
-    if options.relink:
-        _relink_all(store, base_fd, staged, report.summary, options.relink_executables)
+    _settle_all(store, base_fd, staged, report, options)
     _record_known(known, report)
     report.summary.files = len(report.manifest)
     report.summary.bytes = sum(e.size for e in report.manifest.values())
@@ -175,37 +177,62 @@ def _adoptable(st: os.stat_result) -> bool:
     return st.st_uid == os.geteuid() and st.st_nlink == 1 and not st.st_mode & 0o111
 
 
-def _relink_all(store: ObjectStore, base_fd: int, staged: list[_Staged], summary: Summary,
-                executables: bool) -> None:
-    """Replace each staged file by a link to its object, one directory fd per directory.
+def _settle_all(store: ObjectStore, base_fd: int, staged: list[_Staged], report: IngestReport,
+                options: IngestOptions) -> None:
+    """Relink each staged file to its object (when ``options.relink``) and take the stat of
+    what each path then holds, one directory fd per directory.
 
     Linear in files and directories: each item is grouped once. A lookup table
     rebuilt per directory made it quadratic: 213 s instead of 2.8 s for 100,000
     files in 10,000 directories (bench/bench_relink.py, on a busy machine).
-    ``executables``: relink (copy) those too (service mode: the ACL decides who reads).
+    Executables are relinked (copied) only with ``relink_executables`` (service
+    mode: the ACL decides who reads). An adopted file already is its object: it is
+    only stat-ed, its ctime having moved with the chmod and the links into the store.
     """
-    summary.linked += sum(1 for s in staged if s.is_object)
+    report.summary.linked += sum(1 for s in staged if s.is_object)
     groups: dict[str, list[_Staged]] = defaultdict(list)
     for item in staged:
-        if not item.is_object and (executables or not _executable(item.stat)):
+        if item.is_object or (options.relink and (
+                options.relink_executables or not _executable(item.stat))):
             groups[posixpath.dirname(item.relpath)].append(item)
     for directory, members in sorted(groups.items()):
         with open_group_dir(base_fd, directory) as dir_fd:
             for item in members:
-                _relink_one(store, dir_fd, item, summary)
+                after = (_still_adopted(dir_fd, item) if item.is_object
+                         else _relink_one(store, dir_fd, item, report.summary))
+                if after is not None:
+                    report.stats[item.relpath] = after
 
 
-def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged, summary: Summary) -> None:
+def _still_adopted(dir_fd: int, item: _Staged) -> os.stat_result | None:
+    """The path's lstat if it still names the adopted inode (now the object), else None."""
+    now = _lstat(dir_fd, posixpath.basename(item.relpath))
+    if now is None or (now.st_dev, now.st_ino) != (item.stat.st_dev, item.stat.st_ino):
+        return None
+    return now
+
+
+def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged,
+                summary: Summary) -> os.stat_result | None:
+    """Replace the file by its object if it is still the file read; the stat just after."""
     name = posixpath.basename(item.relpath)
-    now = safefs.lstat_at(dir_fd, name)
+    now = _lstat(dir_fd, name)
     if now is None or not _same_file(now, item.stat):
-        return  # changed while we read it: leave it; status will show it as modified
-    how = store.link_into(item.staged.oid, dir_fd, name, replace=True, size=item.staged.size,
-                          executable=_executable(item.stat))
+        return None  # changed while we read it: leave it; status will show it as modified
+    how, after = store.place(item.staged.oid, dir_fd, name, size=item.staged.size,
+                             executable=_executable(item.stat))
     if how == "hardlink":
         summary.linked += 1
     else:
         summary.copied += 1
+    return after
+
+
+def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(safefs.validate_name(name), dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:

@@ -92,6 +92,26 @@ def cache_row(relpath: str, oid: str, st: os.stat_result, *, size: int) -> dict[
             "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
 
 
+def freshest(stats: dict[str, os.stat_result]) -> dict[str, os.stat_result]:
+    """``stats`` with each stat replaced by the latest one of the same inode showing the
+    same size and mtime (its ctime and link count moved on, its bytes did not).
+
+    Each stat is taken when its path is placed, but linking the next path to the
+    same object moves that inode's ctime: without this, every file of a version
+    sharing its bytes with a later one (empty files, copies) would be hashed again by
+    the next status. Only a write moves the mtime, so a row never vouches for bytes
+    written after the stat it was built from.
+    """
+    latest: dict[tuple[int, int, int, int], os.stat_result] = {}
+    for st in stats.values():
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        seen = latest.get(key)
+        if seen is None or st.st_ctime_ns > seen.st_ctime_ns:
+            latest[key] = st
+    return {path: latest[(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)]
+            for path, st in stats.items()}
+
+
 @contextmanager
 def opened_target(root_fd: int, relpath: str, kind: str) -> Iterator[tuple[int, str | None]]:
     """(fd, None) for a tracked directory, (parent fd, name) for a tracked file."""

@@ -20,7 +20,7 @@ from workspace.datasets.manifest import ManifestEntry
 from workspace.errors import Conflict
 from workspace.store import ObjectStore, Placement, safefs
 from workspace.workspaces.ingest import Progress, Summary, by_directory
-from workspace.workspaces.local import Cache, LocalFile, LocalState
+from workspace.workspaces.local import Cache, LocalFile, LocalState, freshest
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +59,15 @@ def conflicts(target: dict[str, ManifestEntry], state: LocalState) -> list[str]:
 
 def apply(store: ObjectStore, base_fd: int, work: Plan, *, prefer: str, progress: Progress,
           seen: dict[str, os.stat_result] | None = None
-          ) -> tuple[Summary, dict[str, os.stat_result]]:
+          ) -> tuple[Summary, dict[str, os.stat_result | None]]:
     """Remove and link what ``work`` says; returns the summary and the stat of each file
     placed, taken right after placing it (what the stat cache must hold: an edit made
-    after that moves the file's stat away from its row). ``seen``: objects' lstats
-    taken when they were pinned, by oid."""
+    after that moves the file's stat away from its row), or None for a file replaced by
+    someone else in between. ``seen``: objects' lstats taken when they were pinned, by oid."""
     started = time.monotonic()
     summary = Summary(unchanged=work.unchanged)
     _remove(base_fd, work.remove, summary)
-    placed: dict[str, os.stat_result] = {}
+    placed: dict[str, os.stat_result | None] = {}
     done_bytes = 0
     by_path = {e.path: e for e in work.link}
     for directory, members in sorted(by_directory(by_path).items()):
@@ -91,20 +91,23 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *, prefer: str, progress
 
 
 def in_place_after(target: dict[str, ManifestEntry], before: LocalState,
-                   placed: dict[str, os.stat_result]) -> list[LocalFile]:
+                   placed: dict[str, os.stat_result | None]) -> list[LocalFile]:
     """The files of ``target`` on disk after :func:`apply`: those it placed (their stat
-    just after) and those already in place (their stat when compared), by path."""
-    files = []
+    just after; none for one replaced by someone else meanwhile: the daemon vouches only
+    for what it put there) and those already in place (their stat when compared), by
+    path; each the latest stat of its inode (:func:`local.freshest`: linking the same
+    object again moves its ctime)."""
+    found: dict[str, os.stat_result] = {}
     for path in target:
-        st = placed.get(path) or before.files.get(path)
+        st = placed[path] if path in placed else before.files.get(path)
         if st is not None:
-            files.append(LocalFile(path, st))
-    return files
+            found[path] = st
+    return [LocalFile(path, st) for path, st in freshest(found).items()]
 
 
 def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
               occupied: frozenset[str], prefer: str, seen: dict[str, os.stat_result]
-              ) -> Iterator[tuple[ManifestEntry, str, os.stat_result]]:
+              ) -> Iterator[tuple[ManifestEntry, str, os.stat_result | None]]:
     """Link one directory's entries, each atomically; a name that appeared is a Conflict."""
     names = [e.path.rpartition("/")[2] for e in entries]
     placements = (Placement(name, e.oid, e.size, e.executable, e.path in occupied,
@@ -112,8 +115,8 @@ def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
     linked = store.link_many(dir_fd, placements, prefer="copy" if prefer == "copy" else "hardlink")
     done = 0
     try:
-        for how in linked:
-            yield entries[done], how, os.stat(names[done], dir_fd=dir_fd, follow_symlinks=False)
+        for how, st in linked:
+            yield entries[done], how, st
             done += 1
     except FileExistsError:
         raise Conflict(f"{entries[done].path} appeared while it was being checked out",
