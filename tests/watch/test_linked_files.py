@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tests.watch.conftest import Service, changes, write_tree
 from workspace.watch.workspaces import WorkspaceWatcher
+from workspace.workspaces import sync
 
 
 def linked_tree(service: Service, outside: Path, *, dirs: int, files: int,
@@ -123,3 +124,27 @@ def test_a_held_file_deleted_everywhere_is_reported_deleted(
     assert entry["deleted"] == ["d0/f2.txt"] and entry["scanned"] is False
     assert watcher.wait_idle()
     assert watcher.stats().watches == 1 + 2 + 2
+
+
+def test_another_checkout_of_the_same_objects_does_not_make_status_read_the_files(
+        service: Service) -> None:
+    """Linking an object elsewhere moves its link count and ctime, not its bytes: the
+    file watches do not hear of it (no ``IN_ATTRIB``), so the next status of the first
+    path reads nothing (relatime: a read after the ctime moved would move the atime)."""
+    service.ctx.link_mode = "hardlink"  # the daemon's objects are the workspace's inodes
+    data = service.root / "data"
+    write_tree(data, dirs=2, files=5)
+    service.add("data", "t/data")
+    watcher = service.watch()
+    files = sorted(data.rglob("*.txt"))
+    assert os.geteuid() != 0 or watcher.stats().polled == 0  # a root daemon holds them all
+    before = {path: path.stat() for path in files}
+
+    sync.get(service.ctx, service.caller, ref="t/data", path=str(service.root / "copy"))
+    assert watcher.wait_idle()
+    assert all(p.stat().st_ctime_ns > before[p].st_ctime_ns for p in files)
+
+    data_entry = next(e for e in service.status() if e["path"] == "data")
+    assert data_entry["clean"] and data_entry["scanned"] is False
+    assert {p: p.stat().st_atime_ns for p in files} == {
+        p: before[p].st_atime_ns for p in files}

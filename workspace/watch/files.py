@@ -3,9 +3,9 @@
 A file with more than one link can be written through a name in a directory
 nobody watches (``tree.py``: ``polled``); for a daemon run as root that is
 every file linked from the store. Stat-ing them all at every status costs as
-much as a full scan. A watch on the file's inode itself hears of every write,
-truncate, chmod or link-count change, whichever name was used
-(``inotify.FILE_MASK``).
+much as a full scan. A watch on the file's inode itself hears of every write
+or truncate, whichever name was used (``inotify.FILE_MASK``, which says why
+not of a chmod).
 
 The protocol, after a full scan was adopted (``WatchedTree.finish``), for each
 polled path: open it ``O_PATH|O_NOFOLLOW`` in its directory, watch that inode

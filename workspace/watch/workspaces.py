@@ -31,7 +31,9 @@ What inotify does and does not see (the timer is the backstop for the rest):
   root, every file with several links, since root writes a 0444 object
   without a chmod) get a watch on their own inode after each full scan
   (``files.py``), or, past the budget, are stat-ed at every status
-  (``polled``). A 0444 object changed through another link needs its owner to chmod it: in
+  (``polled``); that watch hears writes and truncations, not a chmod, chown
+  or utime made through another link (seen at the next timer scan). A 0444
+  object changed through another link needs its owner to chmod it: in
   service mode that is only the daemon's user (or root); in single-user
   mode it is the user, who then corrupts the stored object itself (status
   sees it at the next timer scan; checkout refuses an object whose size
