@@ -250,6 +250,8 @@ class WatchedTree:
 
     def release_watches(self, wds: list[int]) -> None:
         """Lock held: remove file watches no held path uses any more."""
+        if not wds:
+            return
         self.hub.in_use -= len(wds)
         self.hub.inotify.remove([(wd, self.listener_id) for wd in wds])
 
