@@ -37,7 +37,7 @@ from workspace.diskspace import space_errors
 from workspace.errors import NotFound, StoreCorrupt
 from workspace.store.hashing import copy_range
 from workspace.store.layout import StoreLayout
-from workspace.store.safefs import temp_name, validate_name
+from workspace.store.safefs import lstat_at, temp_name, validate_name
 
 Method = Literal["hardlink", "copy"]
 Identity = tuple[int, int]  # (st_dev, st_ino): which inode a name holds
@@ -124,11 +124,8 @@ def place(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: 
 
 def _stat_if(dir_fd: int, name: str, placed: Identity) -> os.stat_result | None:
     """The lstat of ``name`` if it is the inode ``placed``, else None."""
-    try:
-        after = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-    return after if (after.st_dev, after.st_ino) == placed else None
+    after = lstat_at(dir_fd, name)
+    return after if after is not None and (after.st_dev, after.st_ino) == placed else None
 
 
 def _place(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
@@ -186,11 +183,7 @@ def damaged(oid: str, actual: int, expected: int) -> StoreCorrupt:
 
 
 def _lexists(dir_fd: int, name: str) -> bool:
-    try:
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return True
+    return lstat_at(dir_fd, name) is not None
 
 
 def _hardlink_into(objects_fd: int, src: str, dir_fd: int, name: str, *, replace: bool) -> None:

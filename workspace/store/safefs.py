@@ -134,6 +134,11 @@ def lstat_at(dir_fd: int, relpath: str) -> os.stat_result | None:
     """``lstat`` of ``relpath`` under ``dir_fd``; None if it (or a parent) does not exist."""
     if relpath == "":
         return os.fstat(dir_fd)
+    if "/" not in relpath:  # one name in dir_fd: no parent to open (once per file relinked)
+        try:
+            return os.stat(validate_name(relpath), dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
     try:
         parent, name = open_parent(dir_fd, relpath)
     except NotFound:

@@ -206,7 +206,7 @@ def _settle_all(store: ObjectStore, base_fd: int, staged: list[_Staged], report:
 
 def _still_adopted(dir_fd: int, item: _Staged) -> os.stat_result | None:
     """The path's lstat if it still names the adopted inode (now the object), else None."""
-    now = _lstat(dir_fd, posixpath.basename(item.relpath))
+    now = safefs.lstat_at(dir_fd, posixpath.basename(item.relpath))
     if now is None or (now.st_dev, now.st_ino) != (item.stat.st_dev, item.stat.st_ino):
         return None
     return now
@@ -216,7 +216,7 @@ def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged,
                 summary: Summary) -> os.stat_result | None:
     """Replace the file by its object if it is still the file read; the stat just after."""
     name = posixpath.basename(item.relpath)
-    now = _lstat(dir_fd, name)
+    now = safefs.lstat_at(dir_fd, name)
     if now is None or not _same_file(now, item.stat):
         return None  # changed while we read it: leave it; status will show it as modified
     how, after = store.place(item.staged.oid, dir_fd, name, size=item.staged.size,
@@ -226,13 +226,6 @@ def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged,
     else:
         summary.copied += 1
     return after
-
-
-def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
-    try:
-        return os.stat(safefs.validate_name(name), dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
