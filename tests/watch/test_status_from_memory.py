@@ -273,3 +273,22 @@ def test_a_tracked_file_is_watched_through_its_directory(service: Service) -> No
     (entry,) = service.status()
     assert entry["modified"] == ["model.bin"] and entry["scanned"] is False
     assert watcher.full_scans == scans
+
+
+@pytest.mark.parametrize("service", ["sqlite", "postgresql"], indirect=True)
+def test_a_new_directory_named_like_another_but_for_case_holds_only_its_own_files(
+        service: Service) -> None:
+    """A directory created under a tracked path is listed with the rows below it; on
+    SQLite, LIKE ignored ASCII case, so the rows of ``D/`` came with ``d/`` and status
+    said ``D/y.txt`` was deleted."""
+    data = service.root / "data"
+    (data / "D").mkdir(parents=True)
+    (data / "D" / "y.txt").write_text("y\n")
+    service.add("data", "t/data")
+    service.watch()
+    (data / "d").mkdir()
+    (data / "d" / "z.txt").write_text("z\n")
+    (entry,) = service.status()
+    assert entry["scanned"] is False
+    assert entry["added"] == ["d/z.txt"] and entry["deleted"] == []
+    assert changes([entry]) == changes(service.scanned_status())

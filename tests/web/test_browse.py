@@ -152,14 +152,15 @@ def _walk_backward(session: object, ref: Ref, search: str | None, last: str) -> 
 def test_blame_columns_are_in_path_order_and_a_prefix_keeps_exactly_its_files(
         db: Database) -> None:
     """Blame reads its rows past SQLAlchemy's results (the driver's own cursor): the same
-    answer on SQLite and PostgreSQL, prefixes with LIKE's own characters included."""
+    answer on SQLite and PostgreSQL, prefixes with LIKE's own characters included, and
+    ASCII case counting on both (SQLite's LIKE ignores it)."""
     with db.read() as session:
         ref = Ref("vision/cats", VERSIONS)
         whole = history.blame(session, ref, None, "no-store")
         assert whole["paths"] == sorted(manifest_at(session, resolve(session, ref)[0].id,
                                                     VERSIONS))
         assert set(whole["versions"]) == {str(n) for n in whole["path_versions"]}
-        for prefix in ("beta/", "%", "_", "beta/deep"):
+        for prefix in ("beta/", "BETA/", "%", "_", "beta/deep"):  # case counts
             part = history.blame(session, ref, prefix, "no-store")
             assert part["paths"] == [p for p in whole["paths"] if p.startswith(prefix)]
             assert blame_rows(part) == {p: f for p, f in blame_rows(whole).items()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from workspace.db.base import utc_moment, utcnow
 from workspace.db.models import Dataset, Entry, StoredObject, Tag, User, Version
 from workspace.db.queries.bulk import insert_many
+from workspace.db.queries.paths import starts_with
 
 _CHUNK = 500
 
@@ -108,7 +109,7 @@ def entries_at(
         .order_by(Entry.path)
     )
     if prefix:
-        stmt = stmt.where(Entry.path.startswith(prefix, autoescape=True))
+        stmt = stmt.where(starts_with(Entry.path, prefix))
     return session.execute(stmt).all()
 
 
@@ -144,7 +145,7 @@ def blame_statement(dataset_id: int, number: int, prefix: str | None = None, *,
         .order_by(Entry.path)
     )
     if prefix:
-        stmt = stmt.where(Entry.path.startswith(prefix, autoescape=True))
+        stmt = stmt.where(starts_with(Entry.path, prefix))
     return stmt
 
 
@@ -200,7 +201,7 @@ def history_under(session: Session, dataset_id: int, prefix: str) -> Sequence[An
     history): rows of (path, size, added_in, removed_in)."""
     stmt = (
         select(Entry.path, Entry.size, Entry.added_in, Entry.removed_in)
-        .where(Entry.dataset_id == dataset_id, Entry.path.startswith(prefix, autoescape=True))
+        .where(Entry.dataset_id == dataset_id, starts_with(Entry.path, prefix))
         .order_by(Entry.added_in)
     )
     return session.execute(stmt).all()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from workspace.db.models import Dataset
 from workspace.db.models_locks import Lock, Notice
+from workspace.db.queries.paths import starts_with
 
 _CHUNK = 500
 
@@ -30,7 +31,7 @@ def under(session: Session, dataset_id: int, path: str) -> Sequence[Lock]:
     stmt = select(Lock).where(Lock.dataset_id == dataset_id)
     if path:
         stmt = stmt.where(or_(Lock.path == path,
-                              Lock.path.startswith(path + "/", autoescape=True)))
+                              starts_with(Lock.path, path + "/")))
     return session.scalars(stmt.order_by(Lock.path)).all()
 
 

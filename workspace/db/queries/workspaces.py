@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from workspace.db.models import TrackedFile, TrackedPath, User, Workspace
 from workspace.db.queries.bulk import insert_many, update_many
+from workspace.db.queries.paths import starts_with
 
 
 def of_owner(session: Session, owner_id: int) -> Sequence[Workspace]:
@@ -109,11 +110,9 @@ def tracked_files_at(
 def tracked_files_under(
     session: Session, tracked_path_id: int, directory: str
 ) -> dict[str, CachedFile]:
-    """The rows below ``directory``; filtered again here, as SQLite's LIKE ignores case."""
-    prefix = directory + "/"
-    rows = _cached(session, tracked_path_id,
-                   TrackedFile.__table__.c.relpath.startswith(prefix, autoescape=True))
-    return {path: row for path, row in rows.items() if path.startswith(prefix)}
+    """The rows below ``directory``."""
+    return _cached(session, tracked_path_id,
+                   starts_with(TrackedFile.__table__.c.relpath, directory + "/"))
 
 
 def _cached(session: Session, tracked_path_id: int, condition: Any) -> dict[str, CachedFile]:
