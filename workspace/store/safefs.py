@@ -122,6 +122,12 @@ def open_dir(root_fd: int, relpath: str, *, create: bool = False) -> int:
     return _walk(os.open(".", DIR_FLAGS, dir_fd=root_fd), parts, prefix="", create=create)
 
 
+def open_group_dir(base_fd: int, directory: str, *, create: bool = False) -> int:
+    """:func:`open_dir` for a group of files by directory (``ingest.by_directory``):
+    ``""``, the group at the top, is ``base_fd`` itself, duplicated."""
+    return os.dup(base_fd) if directory == "" else open_dir(base_fd, directory, create=create)
+
+
 def open_parent(root_fd: int, relpath: str, *, create: bool = False) -> tuple[int, str]:
     """Open the directory that holds ``relpath``; returns (its fd, the final name)."""
     parts = split_relpath(relpath)

@@ -125,7 +125,7 @@ def _watch_in(tree: WatchedTree, base: int, directory: str, paths: list[str],
               state: LocalState, generation: int) -> bool:
     """Watch ``paths`` (all in ``directory``); False once the budget is used up."""
     try:
-        dir_fd = safefs.open_dir(base, directory) if directory else os.dup(base)
+        dir_fd = safefs.open_group_dir(base, directory)
     except (WorkspaceError, OSError):
         return True  # gone or swapped: its files stay polled
     try:

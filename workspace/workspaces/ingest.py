@@ -113,8 +113,8 @@ def by_directory(paths: Iterable[str]) -> dict[str, list[str]]:
 
 
 @contextmanager
-def open_group_dir(base_fd: int, directory: str) -> Iterator[int]:
-    fd = os.dup(base_fd) if directory == "" else safefs.open_dir(base_fd, directory)
+def _opened_group(base_fd: int, directory: str) -> Iterator[int]:
+    fd = safefs.open_group_dir(base_fd, directory)
     try:
         yield fd
     finally:
@@ -126,7 +126,7 @@ def _stage_all(batch: IngestBatch, store: ObjectStore, base_fd: int, paths: list
     staged: list[_Staged] = []
     done_bytes = 0
     for directory, members in sorted(by_directory(paths).items()):
-        with open_group_dir(base_fd, directory) as dir_fd:
+        with _opened_group(base_fd, directory) as dir_fd:
             for relpath in members:
                 item = _stage_one(batch, store, dir_fd, relpath, options)
                 staged.append(item)
@@ -196,7 +196,7 @@ def _settle_all(store: ObjectStore, base_fd: int, staged: list[_Staged], report:
                 options.relink_executables or not _executable(item.stat))):
             groups[posixpath.dirname(item.relpath)].append(item)
     for directory, members in sorted(groups.items()):
-        with open_group_dir(base_fd, directory) as dir_fd:
+        with _opened_group(base_fd, directory) as dir_fd:
             for item in members:
                 after = (_still_adopted(dir_fd, item) if item.is_object
                          else _relink_one(store, dir_fd, item, report.summary))

@@ -181,7 +181,7 @@ def _look_in(fd: int, directory: str, paths: list[str], kind: str,
              found: dict[str, LocalFile], unsupported: set[str]) -> None:
     """Look at ``paths``, all in ``directory`` (under ``fd``); a missing one holds nothing."""
     try:
-        dir_fd = safefs.open_dir(fd, directory) if directory else os.dup(fd)
+        dir_fd = safefs.open_group_dir(fd, directory)
     except NotFound:
         return
     try:

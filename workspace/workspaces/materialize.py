@@ -71,8 +71,7 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *, prefer: str, progress
     done_bytes = 0
     by_path = {e.path: e for e in work.link}
     for directory, members in sorted(by_directory(by_path).items()):
-        dir_fd = os.dup(base_fd) if directory == "" else safefs.open_dir(
-            base_fd, directory, create=True)
+        dir_fd = safefs.open_group_dir(base_fd, directory, create=True)
         try:
             entries = [by_path[path] for path in members]
             for entry, how, st in _link_dir(store, dir_fd, entries, work.occupied, prefer,
@@ -132,7 +131,7 @@ def _in_place(entry: ManifestEntry, state: LocalState) -> bool:
 
 def _remove(base_fd: int, paths: list[str], summary: Summary) -> None:
     for directory, members in sorted(by_directory(paths).items()):
-        dir_fd = os.dup(base_fd) if directory == "" else safefs.open_dir(base_fd, directory)
+        dir_fd = safefs.open_group_dir(base_fd, directory)
         try:
             for path in members:
                 safefs.unlink_at(dir_fd, posixpath.basename(path))

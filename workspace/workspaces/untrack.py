@@ -69,7 +69,7 @@ def _remove_daemon_files(ctx: ServiceContext, root_fd: int, tracked: TrackedPath
     removed, kept = 0, []
     for directory, members in sorted(by_directory(where(r) for r in cache).items()):
         try:
-            dir_fd = os.dup(root_fd) if directory == "" else safefs.open_dir(root_fd, directory)
+            dir_fd = safefs.open_group_dir(root_fd, directory)
         except NotFound:
             continue
         try:
