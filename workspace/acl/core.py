@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from workspace.acl import compute
+from workspace.acl.batching import GrantQueue
 from workspace.acl.evaluate import Checker, Evaluator, UnixGroups
 from workspace.auth.identity import unix_name
 from workspace.db import Database
@@ -37,6 +38,8 @@ class AclCore:
     store_id: int
     batch_size: int = 1000
     lock: threading.RLock = field(default_factory=threading.RLock)
+    grants: GrantQueue = field(default_factory=GrantQueue)
+    """Grants waiting for ``lock``: done together by whoever gets it (``batching.py``)."""
     wake: Callable[[], None] = lambda: None
     actor: str = field(default_factory=lambda: unix_name(os.geteuid()))
 

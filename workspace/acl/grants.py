@@ -24,13 +24,14 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
+from workspace.acl.batching import GrantRequest, add_together
 from workspace.acl.core import AclCore
 from workspace.acl.evaluate import READ, Checker, Evaluator, group_id
 from workspace.acl.states import Principal, allowed, group, masked, user
 from workspace.auth.identity import Caller
 from workspace.db.models_acl import AclHolding
 from workspace.db.queries import acl as q
-from workspace.errors import AclFull, PermissionDenied
+from workspace.errors import PermissionDenied
 from workspace.store.acl import NOBODY, Readers
 
 
@@ -44,22 +45,14 @@ class Placed(NamedTuple):
 
 
 def grant(core: AclCore, caller: Caller, dataset: str, oids: Collection[str]) -> None:
-    """Let the caller (or their reading groups) read ``oids``; raises before any link is made."""
+    """Let the caller (or their reading groups) read ``oids``; raises before any link is made.
+
+    Grants that queue up behind the lock are done in one pass (``batching.py``)."""
     if caller.uid is None or not oids:
         return
-    principals = choose(core.checker, caller, dataset)
-    wanted = sorted(set(oids))
-    with core.lock:
-        with core.db.write() as session:
-            ev = Evaluator.load(core.checker, session)
-            rows = [ensure_holding(session, core, p, dataset, ev) for p in principals]
-            live = all(allowed(row.state) for row in rows)
-            new = {row.id: q.add_objects(session, row.id, wanted) for row in rows} if live else {}
-        core.wake()  # a holding whose state changed has links to rewrite
-        if not live:
-            raise PermissionDenied(f"{caller.name} may no longer read {dataset}",
-                                   hint="access changed while the request ran; ask an admin")
-        _add_entries(core, wanted, _readers(principals, rows), new)
+    request = GrantRequest(caller.name, dataset, choose(core.checker, caller, dataset),
+                           sorted(set(oids)))
+    core.grants.run(core.lock, request, lambda batch: _grant_all(core, batch))
 
 
 def choose(checker: Checker, caller: Caller, dataset: str) -> list[Principal]:
@@ -113,30 +106,49 @@ def is_copy(core: AclCore, placed: Placed) -> bool:
     return obj is None or (obj.st_dev, obj.st_ino) != (st.st_dev, st.st_ino)
 
 
+def _grant_all(core: AclCore, batch: list[GrantRequest]) -> None:
+    """Record every request's rows, add every live one's entries, settle; under the lock."""
+    with core.db.write() as session:
+        ev = Evaluator.load(core.checker, session)
+        for request in batch:
+            _record(session, core, ev, request)
+    core.wake()  # a holding whose state changed has links to rewrite
+    live = [r for r in batch if r.error is None]
+    if not live:
+        return
+    add_together(live, lambda oid, readers: _add_readers(core, oid, readers))
+    _settle(core, live)
+
+
+def _record(session: Session, core: AclCore, ev: Evaluator, request: GrantRequest) -> None:
+    """The request's holdings (state evaluated now) and, if all may read, its object rows."""
+    rows = [ensure_holding(session, core, p, request.dataset, ev) for p in request.principals]
+    if not all(allowed(row.state) for row in rows):
+        request.error = PermissionDenied(
+            f"{request.caller} may no longer read {request.dataset}",
+            hint="access changed while the request ran; ask an admin")
+        return
+    request.rows, request.readers = rows, _readers(request.principals, rows)
+    request.new = {row.id: q.add_objects(session, row.id, request.oids) for row in rows}
+
+
+def _add_readers(core: AclCore, oid: str, readers: Readers) -> None:
+    # An object not in the store is skipped: linking it fails next, with a proper error.
+    with contextlib.suppress(FileNotFoundError):
+        core.store.add_readers(oid, readers)
+
+
 def _readers(principals: list[Principal], rows: list[AclHolding]) -> Readers:
     blocked = frozenset().union(*(masked(r.state) for r in rows))
     return Readers(frozenset(p.ident for p in principals if not p.is_group),
                    frozenset(p.ident for p in principals if p.is_group), blocked)
 
 
-def _add_entries(core: AclCore, oids: list[str], extra: Readers,
-                 new: dict[int, list[str]]) -> None:
-    """Add the entries (only where missing), then settle the rows; on AclFull undo the rest."""
-    done = 0
-    try:
-        for oid in oids:
-            # An object not in the store is skipped: linking it fails next, with a proper error.
-            with contextlib.suppress(FileNotFoundError):
-                core.store.add_readers(oid, extra)
-            done += 1
-    except AclFull:
-        _settle(core, new, set(oids[:done]), drop=set(oids[done:]))
-        raise
-    _settle(core, new, set(oids), drop=set())
-
-
-def _settle(core: AclCore, new: dict[int, list[str]], done: set[str], drop: set[str]) -> None:
+def _settle(core: AclCore, requests: list[GrantRequest]) -> None:
+    """Rows whose entry is set are settled; those past an AclFull are dropped."""
     with core.db.write() as session:
-        for holding_id, oids in new.items():
-            q.settle(session, holding_id, [oid for oid in oids if oid in done])
-            q.remove_objects(session, holding_id, [oid for oid in oids if oid in drop])
+        for request in requests:
+            done = request.settled()
+            for holding_id, oids in request.new.items():
+                q.settle(session, holding_id, [oid for oid in oids if oid in done])
+                q.remove_objects(session, holding_id, [oid for oid in oids if oid not in done])
