@@ -11,7 +11,12 @@ request and rule shapes, and start its matcher with those two tests
 (``check_model``); it may add further ``&&`` conditions after them.
 
 pycasbin enforcers are not safe to share between threads (the role manager
-fills a per-domain cache on first use), so each engine has a lock.
+fills a per-domain cache on first use), and evaluating a matcher parses it
+with ``ast`` (through ``simpleeval``), which Python 3.11 cannot do in two
+threads at once: "AST constructor recursion depth mismatch" (CPython
+gh-106905; ``tests/policy/test_cache.py`` met it, one check in a few thousand).
+So every Casbin call in the process holds one lock; a check is tens of
+microseconds.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ REQUIRED_SHAPE = {
     ("p", "p"): ["p_sub", "p_obj", "p_act", "p_eft"],
     ("g", "g"): ["_", "_", "_"],
 }
+_CASBIN = threading.Lock()
+"""Held around every call into Casbin (see the module docstring)."""
 MAX_DOMAINS = 256
 """pycasbin's domain role manager caches one role graph per resource ever checked; bounded."""
 MATCHER_PREFIX = '(p_act==r_act||p_act=="*")&&keyMatch(r_obj,p_obj)&&'
@@ -50,20 +57,20 @@ class Engine:
         p_rules: Iterable[tuple[str, ...]],
         g_rules: Iterable[tuple[str, ...]],
     ) -> None:
-        enforcer = casbin.Enforcer(_parse(model_text), enable_log=False)
-        enforcer.add_named_domain_matching_func("g", key_match)
         p_list, g_list = [list(r) for r in p_rules], [list(r) for r in g_rules]
-        if p_list:
-            enforcer.add_policies(p_list)
-        if g_list:
-            enforcer.add_grouping_policies(g_list)
+        with _CASBIN:
+            enforcer = casbin.Enforcer(_parse(model_text), enable_log=False)
+            enforcer.add_named_domain_matching_func("g", key_match)
+            if p_list:
+                enforcer.add_policies(p_list)
+            if g_list:
+                enforcer.add_grouping_policies(g_list)
         self._enforcer = enforcer
         self._rules = enforcer.model["p"]["p"]
         self._domains: dict[str, object] = enforcer.get_role_manager().rm_map
         self._by_action = {
             action: [rule for rule in p_list if rule[2] in (action, "*")] for action in ACTIONS
         }
-        self._lock = threading.Lock()
 
     def enforce(self, subject: str, resource: str, action: str) -> tuple[bool, list[str]]:
         """``(allowed, the rule that decided or [])``: pycasbin's ``enforce_ex``.
@@ -74,7 +81,7 @@ class Engine:
         candidates = [r for r in self._by_action.get(action, ()) if matches(resource, r[1])]
         if not candidates:
             return False, []
-        with self._lock:
+        with _CASBIN:
             self._rules.policy = candidates
             try:
                 allowed, rule = self._enforcer.enforce_ex(subject, resource, action)
@@ -90,7 +97,8 @@ class Engine:
 
 def check_model(text: str) -> None:
     """Refuse a model Casbin cannot parse or whose shape workspace cannot index."""
-    model = _parse(text)
+    with _CASBIN:
+        model = _parse(text)
     for (section, key), tokens in REQUIRED_SHAPE.items():
         assertion = (model[section] or {}).get(key)
         if assertion is None or [t.strip() for t in assertion.tokens] != tokens:
