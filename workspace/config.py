@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     watch: bool = True
     watch_rescan_interval: int = 600
     watch_max_watches: int | None = None
+    file_workers: Annotated[int, Field(ge=0, le=64)] | None = None
     max_request_body: PositiveInt = 1024 * 1024
     request_header_timeout: PositiveFloat = 10.0
     request_body_timeout: PositiveFloat = 10.0

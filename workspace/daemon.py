@@ -163,6 +163,7 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
     db = Database(settings.db_url)
     store = ObjectStore.open(settings.store_path, private=settings.mode == "service",
                              max_acl_entries=settings.acl_max_entries)
+    store.start_workers(file_workers(settings))
     prepare_leases()
     clear_stale_rows(db, store)
     log.info("database: %s; store: %s", _redact(settings.db_url), settings.store_path)
@@ -184,6 +185,14 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
             watcher.close()
         store.close()
         db.dispose()
+
+
+def file_workers(settings: Settings) -> int:
+    """How many worker processes link checkouts and write grants' ACLs: one per CPU unless
+    ``file_workers`` says (0: none, all in the request's thread)."""
+    if settings.file_workers is not None:
+        return settings.file_workers
+    return len(os.sched_getaffinity(0))
 
 
 def _object_source(settings: Settings, ctx: ServiceContext) -> ObjectSource:

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 
 from workspace.acl.states import Principal
 from workspace.db.models_acl import AclHolding
-from workspace.errors import AclFull
 from workspace.store.acl import Readers
 
 
@@ -110,43 +109,3 @@ class GrantQueue:
         finally:
             for request in batch:
                 request.done = True
-
-
-def add_together(requests: list[GrantRequest],
-                 add: Callable[[str, Readers], None]) -> None:
-    """Give each object one ACL write naming every request that holds it.
-
-    When the union does not fit, each request is tried alone (in arrival
-    order) so the ones that fit still get in; a request refused there stops
-    at that object (:attr:`GrantRequest.stopped_at`) and gets its AclFull.
-    """
-    members = [frozenset(r.oids) for r in requests]
-    combined: dict[tuple[int, ...], Readers] = {}
-    for oid in sorted(frozenset().union(*members)):
-        who = tuple(i for i, held in enumerate(members)
-                    if oid in held and requests[i].stopped_at is None)
-        if not who:
-            continue
-        readers = combined.get(who)
-        if readers is None:
-            readers = combined[who] = _union([requests[i].readers for i in who])
-        try:
-            add(oid, readers)
-        except AclFull:
-            _add_one_by_one(oid, [requests[i] for i in who], add)
-
-
-def _add_one_by_one(oid: str, requests: list[GrantRequest],
-                    add: Callable[[str, Readers], None]) -> None:
-    for request in requests:
-        try:
-            add(oid, request.readers)
-        except AclFull as exc:
-            request.stopped_at, request.error = oid, exc
-
-
-def _union(readers: list[Readers]) -> Readers:
-    out = readers[0]
-    for more in readers[1:]:
-        out = out.union(more)
-    return out

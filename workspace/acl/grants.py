@@ -16,7 +16,6 @@ one entry serves every member: the way past the ACL size limit).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Collection, Sequence
@@ -24,7 +23,7 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
-from workspace.acl.batching import GrantRequest, add_together
+from workspace.acl.batching import GrantRequest
 from workspace.acl.core import AclCore
 from workspace.acl.evaluate import READ, Checker, Evaluator, group_id
 from workspace.acl.states import Principal, allowed, group, masked, user
@@ -116,7 +115,9 @@ def _grant_all(core: AclCore, batch: list[GrantRequest]) -> None:
     live = [r for r in batch if r.error is None]
     if not live:
         return
-    add_together(live, lambda oid, readers: _add_readers(core, oid, readers))
+    stopped = core.store.add_readers_in_one_pass([(r.oids, r.readers) for r in live])
+    for request, (oid, error) in zip(live, stopped, strict=True):
+        request.stopped_at, request.error = oid, error
     _settle(core, live)
 
 
@@ -130,12 +131,6 @@ def _record(session: Session, core: AclCore, ev: Evaluator, request: GrantReques
         return
     request.rows, request.readers = rows, _readers(request.principals, rows)
     request.new = {row.id: q.add_objects(session, row.id, request.oids) for row in rows}
-
-
-def _add_readers(core: AclCore, oid: str, readers: Readers) -> None:
-    # An object not in the store is skipped: linking it fails next, with a proper error.
-    with contextlib.suppress(FileNotFoundError):
-        core.store.add_readers(oid, readers)
 
 
 def _readers(principals: list[Principal], rows: list[AclHolding]) -> Readers:

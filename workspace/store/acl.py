@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from workspace import posixacl
@@ -114,6 +115,16 @@ def _decoded(value: bytes) -> Readers:
     return readers_of(posixacl.decode(value))
 
 
+def add_readers(target: int | str, extra: Readers, *, what: str, max_entries: int) -> bool:
+    """Name ``extra`` in ``target``'s ACL too; False if it already did (nothing written)."""
+    current = read(target)
+    wanted = current.union(extra)
+    if wanted == current:
+        return False
+    write(target, wanted, what=what, max_entries=max_entries)
+    return True
+
+
 def object_target(objects_fd: int, relpath: str) -> str:
     """A path naming an object through the store's open directory fd (never re-resolved)."""
     return f"/proc/self/fd/{objects_fd}/{relpath}"
@@ -146,3 +157,35 @@ def _full(what: str, wanted: int, limit: int) -> AclFull:
         hint="ask an admin to grant the role to a Unix group (`ws role grant group:NAME ROLE "
         "PATTERN`) instead of user by user: one group entry covers all its members",
         details={"entries": wanted, "limit": limit})
+
+
+def add_in_one_pass(wanted: Sequence[tuple[Sequence[str], Readers]],
+                    add: Callable[[str, Readers], None]) -> list[tuple[str | None, AclFull | None]]:
+    """Several sets of readers for several (sorted) lists of objects, one ``add`` per object.
+
+    Each object gets the union of the readers of every list that holds it: the
+    same ACL as adding them list after list. When the union does not fit, each
+    list's readers are tried alone (in order) so those that fit still get in; a
+    list refused there stops at that object and adds nothing after it. Returns,
+    per list, the object it stopped at and why (``(None, None)``: all added).
+    """
+    members = [frozenset(oids) for oids, _ in wanted]
+    stopped: list[tuple[str | None, AclFull | None]] = [(None, None)] * len(wanted)
+    combined: dict[tuple[int, ...], Readers] = {}
+    for oid in sorted(frozenset().union(*members)):
+        who = tuple(i for i, held in enumerate(members) if oid in held and stopped[i][0] is None)
+        if not who:
+            continue
+        readers = combined.get(who)
+        if readers is None:
+            readers = combined[who] = functools.reduce(Readers.union,
+                                                       (wanted[i][1] for i in who))
+        try:
+            add(oid, readers)
+        except AclFull:
+            for i in who:
+                try:
+                    add(oid, wanted[i][1])
+                except AclFull as exc:
+                    stopped[i] = (oid, exc)
+    return stopped

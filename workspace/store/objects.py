@@ -13,18 +13,20 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from workspace.errors import NotFound, StoreCorrupt
-from workspace.store import acl
+from workspace.errors import AclFull, NotFound, StoreCorrupt
+from workspace.store import acl, jobs, safefs
 from workspace.store.acl import Readers
 from workspace.store.hashing import hash_fd, is_oid
 from workspace.store.ingest import IngestBatch
 from workspace.store.layout import StoreLayout
 from workspace.store.materialize import Method, Placement, link_into, link_many, place
 from workspace.store.pins import PinLease, Pins
+from workspace.store.workers import FileWorkers, Job, run_in_thread
 
 
 class ObjectStore:
@@ -46,6 +48,7 @@ class ObjectStore:
         self.max_acl_entries = max_acl_entries
         self.link_count_limit: int | None = None
         self.pins = Pins()
+        self._workers: FileWorkers | None = None
         layout.object_mode = 0o400 if private else 0o444
 
     @classmethod
@@ -59,8 +62,21 @@ class ObjectStore:
                    max_acl_entries=max_acl_entries)
 
     def close(self) -> None:
-        """Release the store's directory fds; idempotent."""
+        """Stop the workers, release the store's directory fds; idempotent."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
         self._layout.close()
+
+    def start_workers(self, count: int) -> None:
+        """Link checkouts and write grants' ACLs in ``count`` worker processes
+        (``workers.py``); 0 keeps all of it in the calling threads."""
+        if count > 0 and self._workers is None:
+            self._workers = FileWorkers(self._layout.objects_fd, count)
+
+    @property
+    def workers(self) -> int:
+        return 0 if self._workers is None else self._workers.count
 
     def __enter__(self) -> ObjectStore:
         return self
@@ -181,13 +197,8 @@ class ObjectStore:
 
     def add_readers(self, oid: str, extra: Readers) -> bool:
         """Name ``extra`` in the object's ACL too; False if it already did (nothing written)."""
-        target = self._acl_target(oid)
-        current = acl.read(target)
-        wanted = current.union(extra)
-        if wanted == current:
-            return False
-        acl.write(target, wanted, what=f"object {oid}", max_entries=self.max_acl_entries)
-        return True
+        return acl.add_readers(self._acl_target(oid), extra, what=f"object {oid}",
+                               max_entries=self.max_acl_entries)
 
     def _acl_target(self, oid: str) -> str:
         return acl.object_target(self._layout.objects_fd, self._layout.relpath(oid))
@@ -243,6 +254,54 @@ class ObjectStore:
         the name's lstat just after (None if it no longer holds what was placed)."""
         return link_many(self._layout, dir_fd, placements, prefer=prefer,
                          link_count_limit=self.link_count_limit, private=self.private)
+
+
+    def link_dirs(self, base_fd: int, groups: Sequence[tuple[str, Sequence[Placement]]], *,
+                  prefer: Method = "hardlink") -> Iterator[tuple[int, jobs.Linked]]:
+        """:meth:`link_many` in each directory ``groups[i][0]`` (under ``base_fd``, created if
+        missing) for its placements; yields ``(i, how and lstat of each)`` as each is done,
+        on the workers when there are enough files. A name that appeared meanwhile raises
+        :class:`~workspace.store.jobs.NameAppeared` (nothing after it in that directory is
+        linked)."""
+        sizes = [len(placements) for _, placements in groups]
+        cuts = jobs.cut(sizes, self.workers)
+        pending = (self._link_job(base_fd, [groups[i] for i in cut], prefer) for cut in cuts)
+        parallel = self.workers if sum(sizes) >= jobs.IN_THREAD_BELOW else 0
+        for index, (linked, clash) in self._run(pending, parallel):
+            first = cuts[index].start
+            yield from ((first + offset, done) for offset, done in enumerate(linked))
+            if clash is not None:
+                raise jobs.NameAppeared(first + clash[0], clash[1])
+
+    def _link_job(self, base_fd: int, groups: Sequence[tuple[str, Sequence[Placement]]],
+                  prefer: Method) -> Job:
+        fds: list[int] = []
+        try:
+            for directory, _ in groups:
+                fds.append(safefs.open_group_dir(base_fd, directory, create=True))
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        placements: list[Sequence[Placement | jobs.Sent]] = [
+            [jobs.sendable(p) for p in group] if self._workers else group for _, group in groups]
+        return Job("link_dirs", (placements, prefer, self.link_count_limit, self.private),
+                   tuple(fds))
+
+    def add_readers_in_one_pass(self, wanted: Sequence[tuple[Sequence[str], Readers]]
+                                ) -> list[tuple[str | None, AclFull | None]]:
+        """:func:`acl.add_in_one_pass` on this store's objects (one job: the order in which
+        each list stops must be that of one pass). An object not in the store is skipped."""
+        job = Job("add_readers", ([(list(oids), r) for oids, r in wanted],
+                                  self.max_acl_entries))
+        ((_, stopped),) = list(self._run([job], 1 if self.workers else 0))
+        result: list[tuple[str | None, AclFull | None]] = stopped
+        return result
+
+    def _run(self, pending: Iterable[Job], parallel: int) -> Iterator[tuple[int, Any]]:
+        if self._workers is None or parallel <= 0:
+            return run_in_thread(pending, self._layout.objects_fd)
+        return self._workers.run(pending, parallel)
 
 
 def _not_regular(oid: str) -> StoreCorrupt:

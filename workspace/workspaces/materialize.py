@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import posixpath
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from workspace.acl.service import Placed
 from workspace.datasets.manifest import ManifestEntry
 from workspace.errors import Conflict
 from workspace.store import ObjectStore, Placement, safefs
+from workspace.store.jobs import NameAppeared
+from workspace.store.materialize import Method
 from workspace.workspaces.ingest import Progress, Summary, by_directory
 from workspace.workspaces.local import Cache, LocalFile, LocalState, freshest
 
@@ -67,24 +68,7 @@ def apply(store: ObjectStore, base_fd: int, work: Plan, *, prefer: str, progress
     started = time.monotonic()
     summary = Summary(unchanged=work.unchanged)
     _remove(base_fd, work.remove, summary)
-    placed: dict[str, os.stat_result | None] = {}
-    done_bytes = 0
-    by_path = {e.path: e for e in work.link}
-    for directory, members in sorted(by_directory(by_path).items()):
-        dir_fd = safefs.open_group_dir(base_fd, directory, create=True)
-        try:
-            entries = [by_path[path] for path in members]
-            for entry, how, st in _link_dir(store, dir_fd, entries, work.occupied, prefer,
-                                            seen or {}):
-                if how == "hardlink":
-                    summary.linked += 1
-                else:
-                    summary.copied += 1
-                placed[entry.path] = st
-                done_bytes += entry.size
-                progress(summary.linked + summary.copied, done_bytes)
-        finally:
-            os.close(dir_fd)
+    placed = _link_all(store, base_fd, work, prefer, seen or {}, summary, progress)
     summary.seconds = round(time.monotonic() - started, 3)
     return summary, placed
 
@@ -104,22 +88,42 @@ def in_place_after(target: dict[str, ManifestEntry], before: LocalState,
     return [LocalFile(path, st) for path, st in freshest(found).items()]
 
 
-def _link_dir(store: ObjectStore, dir_fd: int, entries: list[ManifestEntry],
-              occupied: frozenset[str], prefer: str, seen: dict[str, os.stat_result]
-              ) -> Iterator[tuple[ManifestEntry, str, os.stat_result | None]]:
-    """Link one directory's entries, each atomically; a name that appeared is a Conflict."""
-    names = [e.path.rpartition("/")[2] for e in entries]
-    placements = (Placement(name, e.oid, e.size, e.executable, e.path in occupied,
-                            seen.get(e.oid)) for name, e in zip(names, entries, strict=True))
-    linked = store.link_many(dir_fd, placements, prefer="copy" if prefer == "copy" else "hardlink")
-    done = 0
+def _link_all(store: ObjectStore, base_fd: int, work: Plan, prefer: str,
+              seen: dict[str, os.stat_result], summary: Summary, progress: Progress
+              ) -> dict[str, os.stat_result | None]:
+    """Link every entry, directory by directory (on the store's workers when there are
+    many: ``store/workers.py``); a name that appeared meanwhile is a Conflict."""
+    by_path = {e.path: e for e in work.link}
+    directories = sorted(by_directory(by_path).items())
+    groups = [(directory, _placements([by_path[p] for p in members], work.occupied, seen))
+              for directory, members in directories]
+    placed: dict[str, os.stat_result | None] = {}
+    done_bytes = 0
     try:
-        for how, st in linked:
-            yield entries[done], how, st
-            done += 1
-    except FileExistsError:
-        raise Conflict(f"{entries[done].path} appeared while it was being checked out",
+        for index, linked in store.link_dirs(base_fd, groups, prefer=_method(prefer)):
+            for path, (how, st) in zip(directories[index][1], linked, strict=False):
+                if how == "hardlink":
+                    summary.linked += 1
+                else:
+                    summary.copied += 1
+                placed[path] = st
+                done_bytes += by_path[path].size
+            progress(summary.linked + summary.copied, done_bytes)
+    except NameAppeared as clash:
+        path = directories[clash.group][1][clash.entry]
+        raise Conflict(f"{path} appeared while it was being checked out",
                        hint="nothing of yours was overwritten; run the command again") from None
+    return placed
+
+
+def _placements(entries: list[ManifestEntry], occupied: frozenset[str],
+                seen: dict[str, os.stat_result]) -> list[Placement]:
+    return [Placement(e.path.rpartition("/")[2], e.oid, e.size, e.executable,
+                      e.path in occupied, seen.get(e.oid)) for e in entries]
+
+
+def _method(prefer: str) -> Method:
+    return "copy" if prefer == "copy" else "hardlink"
 
 
 def _in_place(entry: ManifestEntry, state: LocalState) -> bool:

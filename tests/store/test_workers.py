@@ -1,0 +1,186 @@
+"""File workers: a checkout's links and a grant's ACL writes in worker processes.
+
+Real worker processes, a real store, real directories: what the workers
+place is exactly what the calling thread would have (same inodes, the stat
+of each name just after), errors arrive as their own class, a name that
+appeared meanwhile is reported at its place, and a worker that dies fails
+its job with a clear error and is replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workspace.errors import StoreCorrupt
+from workspace.store import ObjectStore, Placement
+from workspace.store.jobs import IN_THREAD_BELOW, NameAppeared, cut
+from workspace.store.workers import WorkerDied
+
+FILES = IN_THREAD_BELOW + 88  # enough for the workers to be used
+
+
+@pytest.fixture(params=[0, 2], ids=["in-thread", "workers"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    opened = ObjectStore.open(tmp_path / "store")
+    opened.start_workers(request.param)
+    yield opened
+    opened.close()
+
+
+def _objects(store: ObjectStore, count: int) -> list[str]:
+    oids = []
+    with store.batch() as batch:
+        for i in range(count):
+            fd = os.memfd_create("f")
+            os.write(fd, f"file {i}\n".encode())
+            os.lseek(fd, 0, os.SEEK_SET)
+            oids.append(batch.ingest_copy(fd).oid)
+            os.close(fd)
+    return oids
+
+
+def _groups(oids: list[str], per_dir: int) -> list[tuple[str, list[Placement]]]:
+    groups: list[tuple[str, list[Placement]]] = []
+    for start in range(0, len(oids), per_dir):
+        names = range(start, min(start + per_dir, len(oids)))
+        groups.append((f"d{start // per_dir}", [Placement(f"f{i}", oids[i], len(f"file {i}\n"))
+                                                for i in names]))
+    return groups
+
+
+def _fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_every_file_is_the_objects_inode_with_its_stat_just_after(
+        store: ObjectStore, tmp_path: Path) -> None:
+    oids = _objects(store, FILES)
+    groups = _groups(oids, per_dir=50)
+    base = tmp_path / "ws"
+    base.mkdir()
+    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    before = _fds()
+    try:
+        done = dict(store.link_dirs(base_fd, groups))
+    finally:
+        os.close(base_fd)
+    assert sorted(done) == list(range(len(groups)))
+    for index, (directory, placements) in enumerate(groups):
+        for p, (how, st) in zip(placements, done[index], strict=True):
+            path = base / directory / p.name
+            on_disk = path.lstat()
+            assert how == "hardlink"
+            assert on_disk.st_ino == store.object_path(p.oid).lstat().st_ino
+            assert st is not None and (st.st_ino, st.st_size, st.st_ctime_ns) == (
+                on_disk.st_ino, on_disk.st_size, on_disk.st_ctime_ns)
+    assert _fds() <= before | {str(base_fd)}  # every directory fd closed, here and sent
+
+
+def test_an_executable_gets_its_own_copy_through_a_worker(
+        store: ObjectStore, tmp_path: Path) -> None:
+    oids = _objects(store, FILES)
+    groups = _groups(oids, per_dir=FILES)
+    name, oid, size = groups[0][1][7].name, groups[0][1][7].oid, groups[0][1][7].size
+    groups[0][1][7] = Placement(name, oid, size, executable=True)
+    base_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        ((_, linked),) = list(store.link_dirs(base_fd, groups))
+    finally:
+        os.close(base_fd)
+    assert linked[7][0] == "copy" and linked[6][0] == "hardlink"
+    copy = (tmp_path / "d0" / name).lstat()
+    assert copy.st_mode & 0o777 == 0o755 and copy.st_nlink == 1
+
+
+def test_a_name_that_appeared_is_reported_where_it_is(store: ObjectStore,
+                                                      tmp_path: Path) -> None:
+    oids = _objects(store, FILES)
+    groups = _groups(oids, per_dir=100)
+    (tmp_path / "d3").mkdir()
+    (tmp_path / "d3" / "f342").write_bytes(b"mine")  # entry 42 of directory 3
+    base_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(NameAppeared) as appeared:
+            list(store.link_dirs(base_fd, groups))
+    finally:
+        os.close(base_fd)
+    assert (appeared.value.group, appeared.value.entry) == (3, 42)
+    assert (tmp_path / "d3" / "f342").read_bytes() == b"mine"
+
+
+def test_a_damaged_object_is_store_corrupt_from_a_worker_too(
+        store: ObjectStore, tmp_path: Path) -> None:
+    oids = _objects(store, FILES)
+    groups = _groups(oids, per_dir=FILES)
+    bad = groups[0][1][500]
+    groups[0][1][500] = Placement(bad.name, bad.oid, (bad.size or 0) + 1)
+    base_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(StoreCorrupt) as corrupt:
+            list(store.link_dirs(base_fd, groups))
+    finally:
+        os.close(base_fd)
+    assert corrupt.value.details["oid"] == bad.oid
+
+
+def _worker_pids() -> list[int]:
+    me = str(os.getpid())
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == me and "workers" in Path(
+                    f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry))
+    return found
+
+
+def test_a_worker_that_dies_fails_its_job_and_is_replaced(tmp_path: Path) -> None:
+    with ObjectStore.open(tmp_path / "store") as store:
+        store.start_workers(1)
+        oids = _objects(store, FILES)
+        (victim,) = _worker_pids()
+        os.kill(victim, signal.SIGKILL)
+        os.waitpid(victim, 0)
+        base = tmp_path / "ws"
+        base.mkdir()
+        base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with pytest.raises(WorkerDied) as died:
+                list(store.link_dirs(base_fd, _groups(oids, per_dir=FILES)))
+            assert "run the command again" in (died.value.hint or "")
+            deadline = time.monotonic() + 10
+            while not _worker_pids():
+                assert time.monotonic() < deadline, "no worker replaced the dead one"
+                time.sleep(0.05)
+            done = dict(store.link_dirs(base_fd, _groups(oids, per_dir=FILES)))
+        finally:
+            os.close(base_fd)
+        assert all(how == "hardlink" for how, _ in done[0])
+
+
+def test_closing_the_store_stops_its_workers(tmp_path: Path) -> None:
+    store = ObjectStore.open(tmp_path / "store")
+    store.start_workers(2)
+    assert len(_worker_pids()) == 2
+    store.close()
+    assert _worker_pids() == []
+
+
+@pytest.mark.parametrize("workers", [1, 2, 8])
+def test_a_checkout_is_cut_in_jobs_for_every_worker_in_directory_order(workers: int) -> None:
+    sizes = [100] * 100 + [5000] + [1] * 300
+    jobs = cut(sizes, workers)
+    assert [i for job in jobs for i in job] == list(range(len(sizes)))  # each once, in order
+    assert len(jobs) >= 2 * workers
+    assert all(len(job) <= 64 for job in jobs)
+    assert all(sum(sizes[i] for i in job) <= 1000 or len(job) == 1 for job in jobs)
