@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from workspace.errors import StoreCorrupt
+from tests.support.runtime import Runtime
+from workspace.errors import PermissionDenied, StoreCorrupt
 from workspace.store import ObjectStore, Placement
 from workspace.store.jobs import IN_THREAD_BELOW, NameAppeared, cut
 from workspace.store.workers import WorkerDied
@@ -184,3 +185,82 @@ def test_a_checkout_is_cut_in_jobs_for_every_worker_in_directory_order(workers: 
     assert len(jobs) >= 2 * workers
     assert all(len(job) <= 64 for job in jobs)
     assert all(sum(sizes[i] for i in job) <= 1000 or len(job) == 1 for job in jobs)
+
+
+# ---- staging (add, commit) on the workers ----------------------------------------------
+
+
+def _tree(base: Path, count: int) -> list[tuple[str, list[str]]]:
+    """``count`` files of unique bytes in directories of 100; ``d0/f1`` repeats ``d0/f0``."""
+    groups: list[tuple[str, list[str]]] = []
+    for start in range(0, count, 100):
+        directory = f"d{start // 100}"
+        (base / directory).mkdir(parents=True)
+        names = [f"f{i}" for i in range(start, min(start + 100, count))]
+        for name in names:
+            (base / directory / name).write_bytes(f"{directory}/{name}\n".encode())
+        groups.append((directory, names))
+    (base / "d0" / "f1").write_bytes(b"d0/f0\n")
+    return groups
+
+
+def test_files_staged_on_workers_are_adopted_or_copied_as_in_thread(
+        store: ObjectStore, tmp_path: Path, leases_ready: None) -> None:
+    base = tmp_path / "ws"
+    groups = _tree(base, FILES)
+    (base / "d1" / "f100").chmod(0o755)  # an executable is copied, never adopted
+    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with store.batch() as batch:
+            done = dict(store.stage_dirs(batch, base_fd, groups, adopt=True, owner_uid=None))
+    finally:
+        os.close(base_fd)
+    first, dup = done[0][0], done[0][1]
+    assert first[2] and first[0].new  # adopted: the user's inode is the object now
+    assert (base / "d0" / "f0").lstat().st_ino == store.object_path(first[0].oid).lstat().st_ino
+    assert dup[0].oid == first[0].oid and not dup[0].new  # known: dropped, mode given back
+    assert (base / "d0" / "f1").stat().st_mode & 0o777 == 0o644
+    executable = done[1][0]
+    assert not executable[2] and (base / "d1" / "f100").stat().st_mode & 0o777 == 0o755
+    assert store.object_path(executable[0].oid).read_bytes() == b"d1/f100\n"
+    assert len(batch.published) == FILES - 1
+    assert os.listdir(store.root / "tmp") == []
+
+
+def test_an_error_on_a_worker_leaves_no_temp_and_gives_every_mode_back(
+        store: ObjectStore, tmp_path: Path, leases_ready: None) -> None:
+    base = tmp_path / "ws"
+    groups = _tree(base, FILES)
+    last_dir, last_names = groups[-1]
+    (base / last_dir / last_names[-1]).unlink()
+    os.mkfifo(base / last_dir / last_names[-1])  # not a regular file: refused
+    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(PermissionDenied), store.batch() as batch:
+            for _ in store.stage_dirs(batch, base_fd, groups, adopt=True, owner_uid=None):
+                pass
+    finally:
+        os.close(base_fd)
+    assert os.listdir(store.root / "tmp") == []
+    assert list(store.object_ids()) == []
+    regular = [base / d / n for d, names in groups for n in names][:-1]
+    assert {p.stat().st_mode & 0o777 for p in regular} == {0o644}
+    assert {p.stat().st_nlink for p in regular} == {1}
+
+
+def test_a_file_of_another_owner_is_refused_on_a_worker_too(
+        store: ObjectStore, tmp_path: Path, runtime: Runtime) -> None:
+    base = tmp_path / "ws"
+    groups = _tree(base, FILES)
+    bob = runtime.user("bob")
+    os.chown(base / "d2" / "f250", bob.uid, bob.gid)
+    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(PermissionDenied) as refused, store.batch() as batch:
+            for _ in store.stage_dirs(batch, base_fd, groups, adopt=False,
+                                      owner_uid=os.geteuid()):
+                pass
+    finally:
+        os.close(base_fd)
+    assert f"owned by uid {bob.uid}" in refused.value.message
+    assert os.listdir(store.root / "tmp") == []

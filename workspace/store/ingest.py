@@ -50,7 +50,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -96,12 +96,15 @@ class IngestBatch:
     batch per request.
     """
 
-    def __init__(self, layout: StoreLayout, pins: Pins, lease: PinLease | None = None) -> None:
+    def __init__(self, layout: StoreLayout, pins: Pins, lease: PinLease | None = None,
+                 publish: Publisher | None = None) -> None:
         self._layout = layout
+        self._publish = publish or (lambda pairs: publish_temps(layout, pairs))
         self._pins = pins
         self._own_lease = lease is None
         self.lease = lease if lease is not None else pins.lease()
         self._pending: dict[str, str] = {}  # oid -> temp name in tmp/
+        self._loose: set[str] = set()  # temps a file worker handed over, not yet looked up
         self._staged_any = False
         self.published: set[str] = set()
         """Ids of the objects this batch created at commit (not those another batch made)."""
@@ -126,22 +129,7 @@ class IngestBatch:
 
     def ingest_copy(self, src_fd: int) -> Staged:
         """Stage a copy of the regular file open at ``src_fd``."""
-        st = os.fstat(src_fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise PermissionDenied(
-                "only regular files can be stored", hint="skip FIFOs, devices and directories"
-            )
-        with space_errors(self._layout.tmp_fd, STORE, needed=st.st_size):
-            temp, fd = self._layout.new_temp()
-            try:
-                oid = copy_and_hash(src_fd, fd, st.st_size)
-                size = os.fstat(fd).st_size
-                os.fchmod(fd, self._layout.object_mode)
-            except BaseException:
-                os.close(fd)
-                self._layout.discard_temp(temp)  # a full disk leaves no partial temp
-                raise
-        os.close(fd)
+        oid, size, temp = copy_to_temp(self._layout, src_fd)
         return self._remember(oid, size, temp)
 
     def ingest_verified(self, chunks: Iterable[bytes], *, expect: str, size: int) -> Staged:
@@ -187,6 +175,19 @@ class IngestBatch:
         finally:
             release_lease(fd)
 
+    def take_over(self, temps: Iterable[str]) -> None:
+        """Temps a file worker made in tmp/ (copies, or adopted files linked there under
+        their lease: ``adopt_to_temp``) are this batch's from now: an abort removes them."""
+        for temp in temps:
+            self._layout.track_temp(temp)
+            self._loose.add(temp)
+
+    def accept(self, oid: str, size: int, temp: str) -> Staged:
+        """One temp taken over: pinned and looked up as if staged here; a temp whose id is
+        known already is dropped (an adopted file gets its mode back)."""
+        self._loose.discard(temp)
+        return self._remember(oid, size, temp)
+
     def commit(self) -> None:
         """Make everything staged durable, then visible (see the module docstring)."""
         if not self._staged_any:
@@ -214,9 +215,10 @@ class IngestBatch:
 
     def abort(self) -> None:
         """Drop every temp not yet committed; adopted files get their mode back."""
-        for temp in self._pending.values():
+        for temp in [*self._pending.values(), *self._loose]:
             self._layout.discard_temp(temp)
         self._pending.clear()
+        self._loose.clear()
         self._staged_any = False
 
     def _remember(self, oid: str, size: int, temp: str) -> Staged:
@@ -268,37 +270,27 @@ class IngestBatch:
         return Staged(oid, st.st_size, new=True)
 
     def _link_adopted(self, dir_fd: int, name: str, oid: str, st: os.stat_result) -> str | None:
-        """Hard-link the user's name into tmp/; None if it is not (any more) our inode."""
-        temp = adopt_temp_name(oid, st.st_mode)
-        tmp_fd = self._layout.tmp_fd
-        try:
-            os.link(name, temp, src_dir_fd=dir_fd, dst_dir_fd=tmp_fd, follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno in _CANNOT_LINK:
-                return None
-            raise
-        linked = os.stat(temp, dir_fd=tmp_fd, follow_symlinks=False)
-        if (linked.st_dev, linked.st_ino) != (st.st_dev, st.st_ino) or linked.st_nlink != 2:
-            os.unlink(temp, dir_fd=tmp_fd)  # the name was swapped, or gained another link
-            return None
-        self._layout.track_temp(temp)
+        temp = _link_adopted(self._layout, dir_fd, name, oid, st)
+        if temp is not None:
+            self._layout.track_temp(temp)
         return temp
 
     def _publish_all(self) -> tuple[list[str], bool]:
-        """Link every pending temp to its final name.
+        """Link every pending temp to its final name (``publish_temps``, on the store's file
+        workers when there are many).
 
         Returns one oid per fan-out directory touched, and whether any fan-out
         directory had to be created.
         """
+        pairs = sorted((oid, temp) for oid, temp in self._pending.items())
+        created, created_fanout = self._publish([(temp, oid) for oid, temp in pairs])
         fanouts: dict[str, str] = {}
-        created_fanout = False
-        for oid, temp in list(self._pending.items()):
-            if oid[:2] not in fanouts:  # one mkdir per fan-out directory, not per object
-                created_fanout |= self._layout.ensure_fanout(oid)
-            if self._layout.publish(temp, oid):
+        for (oid, temp), made in zip(pairs, created, strict=True):
+            self._layout.untrack(temp)
+            if made:
                 self.published.add(oid)
-            del self._pending[oid]  # published or dropped: an abort must no longer touch it
             fanouts.setdefault(oid[:2], oid)
+        self._pending.clear()  # published or dropped: an abort must no longer touch them
         return list(fanouts.values()), created_fanout
 
     def _fsync_fanout(self, oid: str) -> None:
@@ -307,6 +299,89 @@ class IngestBatch:
             fsync_dir(fd)
         finally:
             os.close(fd)
+
+
+Publisher = Callable[[list[tuple[str, str]]], tuple[list[bool], bool]]
+"""Publishes (temp, oid) pairs: whether each created its object, whether a fan-out
+directory was created (``publish_temps``, or the same on the file workers)."""
+
+
+def publish_temps(layout: StoreLayout, pairs: list[tuple[str, str]]) -> tuple[list[bool], bool]:
+    """Give each temp its final name (``StoreLayout.publish``), one ``mkdir`` per fan-out
+    directory, not per object; the caller stops tracking the temps."""
+    created: list[bool] = []
+    created_fanout = False
+    seen: set[str] = set()
+    for temp, oid in pairs:
+        if oid[:2] not in seen:
+            seen.add(oid[:2])
+            created_fanout |= layout.ensure_fanout(oid)
+        created.append(layout.publish(temp, oid))
+    return created, created_fanout
+
+
+def copy_to_temp(layout: StoreLayout, src_fd: int) -> tuple[str, int, str]:
+    """Copy the regular file open at ``src_fd`` into a new temp while hashing the copy;
+    ``(id, size, temp name)``. A failure (a full disk) leaves no temp."""
+    st = os.fstat(src_fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise PermissionDenied(
+            "only regular files can be stored", hint="skip FIFOs, devices and directories"
+        )
+    with space_errors(layout.tmp_fd, STORE, needed=st.st_size):
+        temp, fd = layout.new_temp()
+        try:
+            oid = copy_and_hash(src_fd, fd, st.st_size)
+            size = os.fstat(fd).st_size
+            os.fchmod(fd, layout.object_mode)
+        except BaseException:
+            os.close(fd)
+            layout.discard_temp(temp)  # a full disk leaves no partial temp
+            raise
+    os.close(fd)
+    return oid, size, temp
+
+
+def adopt_to_temp(layout: StoreLayout, dir_fd: int, name: str, fd: int,
+                  st: os.stat_result) -> tuple[str, str] | None:
+    """Adoption without the store's pins (a file worker's part): under a read lease, hash
+    the file, make it 0444, and link it into tmp/ under an adoption temp name; ``(id, temp
+    name)``, or None with nothing changed when adoption is not safe (as :meth:`adopt`).
+    The batch then looks the id up (:meth:`IngestBatch.accept`): a known id drops the temp
+    and gives the file its mode back."""
+    validate_name(name)
+    if not (leases_prepared() and _adoptable(st)) or not take_read_lease(fd):
+        return None
+    temp: str | None = None
+    try:
+        with space_errors(layout.tmp_fd, STORE):
+            oid = hash_fd(fd, st.st_size)
+            os.fchmod(fd, 0o444)
+            try:
+                temp = _link_adopted(layout, dir_fd, name, oid, st) if lease_intact(fd) else None
+            finally:
+                if temp is None:  # a writer came, the name was swapped, or an error
+                    os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    finally:
+        release_lease(fd)
+    return None if temp is None else (oid, temp)
+
+
+def _link_adopted(layout: StoreLayout, dir_fd: int, name: str, oid: str,
+                  st: os.stat_result) -> str | None:
+    """Hard-link the user's name into tmp/; None if it is not (any more) our inode."""
+    temp = adopt_temp_name(oid, st.st_mode)
+    try:
+        os.link(name, temp, src_dir_fd=dir_fd, dst_dir_fd=layout.tmp_fd, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno in _CANNOT_LINK:
+            return None
+        raise
+    linked = os.stat(temp, dir_fd=layout.tmp_fd, follow_symlinks=False)
+    if (linked.st_dev, linked.st_ino) != (st.st_dev, st.st_ino) or linked.st_nlink != 2:
+        os.unlink(temp, dir_fd=layout.tmp_fd)  # the name was swapped, or gained another link
+        return None
+    return temp
 
 
 def _adoptable(st: os.stat_result) -> bool:

@@ -112,7 +112,8 @@ class StoreLayout:
         with self._live_guard:
             self._live.add(name)
 
-    def _untrack(self, name: str) -> None:
+    def untrack(self, name: str) -> None:
+        """The temp is no longer a running batch's (published, or dropped)."""
         with self._live_guard:
             self._live.discard(name)
 
@@ -125,7 +126,7 @@ class StoreLayout:
             self._restore_adopted(name)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name, dir_fd=self.tmp_fd)
-        self._untrack(name)
+        self.untrack(name)
 
     def sweep_temps(self, older_than: float) -> tuple[int, int]:
         """Remove temps no running batch owns, last changed before ``older_than`` (epoch s).
@@ -177,7 +178,7 @@ class StoreLayout:
         # deduplicated one keeps 0444 too, as its bytes are the object's (the caller links it).
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp, dir_fd=self.tmp_fd)
-        self._untrack(temp)
+        self.untrack(temp)
         return created
 
     def _repair(self, temp: str, oid: str) -> bool:

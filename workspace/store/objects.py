@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,7 +22,7 @@ from workspace.errors import AclFull, NotFound, StoreCorrupt
 from workspace.store import acl, jobs, safefs
 from workspace.store.acl import Readers
 from workspace.store.hashing import hash_fd, is_oid
-from workspace.store.ingest import IngestBatch
+from workspace.store.ingest import IngestBatch, Staged, publish_temps
 from workspace.store.layout import StoreLayout
 from workspace.store.materialize import Method, Placement, link_into, link_many, place
 from workspace.store.pins import PinLease, Pins
@@ -72,7 +72,7 @@ class ObjectStore:
         """Link checkouts and write grants' ACLs in ``count`` worker processes
         (``workers.py``); 0 keeps all of it in the calling threads."""
         if count > 0 and self._workers is None:
-            self._workers = FileWorkers(self._layout.objects_fd, count)
+            self._workers = FileWorkers(self._layout, count)
 
     @property
     def workers(self) -> int:
@@ -209,7 +209,20 @@ class ObjectStore:
         Staged objects are pinned in ``lease`` (kept after the batch, until the
         caller's version commits); without one, only while the batch runs.
         """
-        return IngestBatch(self._layout, self.pins, lease)
+        return IngestBatch(self._layout, self.pins, lease, publish=self._publish)
+
+    def _publish(self, pairs: list[tuple[str, str]]) -> tuple[list[bool], bool]:
+        """``ingest.publish_temps``, on the workers when there are many."""
+        if not self._parallel(len(pairs)):
+            return publish_temps(self._layout, pairs)
+        cuts = jobs.cut_evenly(len(pairs), self.workers)
+        created: list[bool] = [False] * len(pairs)
+        created_fanout = False
+        pending = (Job("publish", (pairs[cut.start:cut.stop],)) for cut in cuts)
+        for index, (made, fanout) in self._run(pending, self.workers):
+            created[cuts[index].start:cuts[index].stop] = made
+            created_fanout |= fanout
+        return created, created_fanout
 
     def link_into(
         self,
@@ -266,8 +279,7 @@ class ObjectStore:
         sizes = [len(placements) for _, placements in groups]
         cuts = jobs.cut(sizes, self.workers)
         pending = (self._link_job(base_fd, [groups[i] for i in cut], prefer) for cut in cuts)
-        parallel = self.workers if sum(sizes) >= jobs.IN_THREAD_BELOW else 0
-        for index, (linked, clash) in self._run(pending, parallel):
+        for index, (linked, clash) in self._run(pending, self._parallel(sum(sizes))):
             first = cuts[index].start
             yield from ((first + offset, done) for offset, done in enumerate(linked))
             if clash is not None:
@@ -275,18 +287,23 @@ class ObjectStore:
 
     def _link_job(self, base_fd: int, groups: Sequence[tuple[str, Sequence[Placement]]],
                   prefer: Method) -> Job:
+        fds = self._open_groups(base_fd, [directory for directory, _ in groups], create=True)
+        placements: list[Sequence[Placement | jobs.Sent]] = [
+            [jobs.sendable(p) for p in group] if self._workers else group for _, group in groups]
+        return Job("link_dirs", (placements, prefer, self.link_count_limit, self.private),
+                   fds)
+
+    @staticmethod
+    def _open_groups(base_fd: int, directories: list[str], *, create: bool) -> tuple[int, ...]:
         fds: list[int] = []
         try:
-            for directory, _ in groups:
-                fds.append(safefs.open_group_dir(base_fd, directory, create=True))
+            for directory in directories:
+                fds.append(safefs.open_group_dir(base_fd, directory, create=create))
         except BaseException:
             for fd in fds:
                 os.close(fd)
             raise
-        placements: list[Sequence[Placement | jobs.Sent]] = [
-            [jobs.sendable(p) for p in group] if self._workers else group for _, group in groups]
-        return Job("link_dirs", (placements, prefer, self.link_count_limit, self.private),
-                   tuple(fds))
+        return tuple(fds)
 
     def add_readers_in_one_pass(self, wanted: Sequence[tuple[Sequence[str], Readers]]
                                 ) -> list[tuple[str | None, AclFull | None]]:
@@ -298,10 +315,59 @@ class ObjectStore:
         result: list[tuple[str | None, AclFull | None]] = stopped
         return result
 
-    def _run(self, pending: Iterable[Job], parallel: int) -> Iterator[tuple[int, Any]]:
+    def stages_in_workers(self, files: int) -> bool:
+        """Whether :meth:`stage_dirs` is worth it for this many files (else stage in-thread:
+        sending them costs more, and in-thread adoption skips a known id's link)."""
+        return self._parallel(files) > 0
+
+    def stage_dirs(self, batch: IngestBatch, base_fd: int,
+                   groups: Sequence[tuple[str, Sequence[str]]], *, adopt: bool,
+                   owner_uid: int | None
+                   ) -> Iterator[tuple[int, list[tuple[Staged, os.stat_result, bool]]]]:
+        """Stage the names of each directory ``groups[i][0]`` (under ``base_fd``) on the
+        workers (``jobs.stage_dirs``), then look each id up in ``batch``; yields ``(i, (what
+        was staged, the file's stat as opened, whether the user's inode was adopted) per
+        name)``. With ``owner_uid``,
+        a file of another owner is refused unless it is the daemon's and already an object
+        (``jobs.not_owned``)."""
+        cuts = jobs.cut([len(names) for _, names in groups], self.workers)
+        pending = (self._stage_job(base_fd, [groups[i] for i in cut], adopt, owner_uid)
+                   for cut in cuts)
+        for index, staged in self._run(pending, self.workers, on_dropped=self._drop_staged):
+            batch.take_over(jobs.temps_of(staged))
+            first = cuts[index].start
+            for offset, group in enumerate(staged):
+                names = groups[first + offset][1]
+                yield first + offset, [self._accept(batch, name, item, owner_uid)
+                                       for name, item in zip(names, group, strict=True)]
+
+    def _stage_job(self, base_fd: int, groups: Sequence[tuple[str, Sequence[str]]],
+                   adopt: bool, owner_uid: int | None) -> Job:
+        fds = self._open_groups(base_fd, [directory for directory, _ in groups], create=False)
+        return Job("stage_dirs", ([list(names) for _, names in groups], adopt, owner_uid), fds)
+
+    def _accept(self, batch: IngestBatch, name: str, item: jobs.Stage,
+                owner_uid: int | None) -> tuple[Staged, os.stat_result, bool]:
+        how, oid, size, temp, st = item
+        if temp is None:  # the daemon's own file: nothing new, if it is an object
+            if owner_uid is None or not self.pin_existing(batch.lease, oid):
+                raise jobs.not_owned(name, st, owner_uid or 0)
+            return Staged(oid, size, new=False), st, False
+        return batch.accept(oid, size, temp), st, how == "adopted"
+
+    def _drop_staged(self, staged: list[list[jobs.Stage]]) -> None:
+        for temp in jobs.temps_of(staged):
+            self._layout.discard_temp(temp)
+
+    def _parallel(self, files: int) -> int:
+        return self.workers if files >= jobs.IN_THREAD_BELOW else 0
+
+    def _run(self, pending: Iterable[Job], parallel: int,
+             on_dropped: Callable[[Any], None] = lambda result: None
+             ) -> Iterator[tuple[int, Any]]:
         if self._workers is None or parallel <= 0:
-            return run_in_thread(pending, self._layout.objects_fd)
-        return self._workers.run(pending, parallel)
+            return run_in_thread(pending, self._layout)
+        return self._workers.run(pending, parallel, on_dropped)
 
 
 def _not_regular(oid: str) -> StoreCorrupt:

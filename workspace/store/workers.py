@@ -8,7 +8,8 @@ GIL to each other: one core busy, the other mostly idle
 
 **What a worker is.** ``python -m workspace.store.workers FD``, started by
 the daemon (same user, same environment) with one end of a Unix socket pair.
-It is handed the store's ``objects/`` directory fd once, then jobs: a job is
+It is handed the store's ``objects/`` and ``tmp/`` directory fds once, then
+jobs: a job is
 a pickled request plus the directory fds it works in, passed with
 SCM_RIGHTS. A worker never resolves a path: it makes the same fd-relative,
 symlink-safe calls as the daemon's own thread would (``materialize.py``,
@@ -38,9 +39,11 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from workspace.errors import WorkspaceError
+from workspace.store.layout import StoreLayout
 
 log = logging.getLogger("workspace.store")
 _HEADER = struct.Struct("!Q")
@@ -64,7 +67,7 @@ class WorkerDied(WorkspaceError):
 
 
 class _Worker:
-    def __init__(self, objects_fd: int) -> None:
+    def __init__(self, layout: StoreLayout) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.process = subprocess.Popen(
@@ -74,7 +77,7 @@ class _Worker:
             child.close()
         self.sock = parent
         self.dead = False
-        send(self.sock, ("objects", ()), (objects_fd,))
+        send(self.sock, ("store", (layout.object_mode,)), (layout.objects_fd, layout.tmp_fd))
 
     def submit(self, job: Job) -> None:
         try:
@@ -111,8 +114,8 @@ class _Worker:
 class FileWorkers:
     """A few worker processes shared by every request; see the module docstring."""
 
-    def __init__(self, objects_fd: int, count: int) -> None:
-        self._objects_fd = objects_fd
+    def __init__(self, layout: StoreLayout, count: int) -> None:
+        self._layout = layout
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._all: list[_Worker] = []
         self._guard = threading.Lock()
@@ -121,24 +124,28 @@ class FileWorkers:
             self._spawn()
 
     def _spawn(self) -> None:
-        worker = _Worker(self._objects_fd)
+        worker = _Worker(self._layout)
         with self._guard:
             self._all.append(worker)
         self._idle.put(worker)
 
-    def run(self, jobs: Iterable[Job], at_most: int) -> Iterator[tuple[int, Any]]:
+    def run(self, jobs: Iterable[Job], at_most: int,
+            on_dropped: Callable[[Any], None] = lambda result: None
+            ) -> Iterator[tuple[int, Any]]:
         """Run ``jobs`` on up to ``at_most`` workers, as many as are free (at least one: it
         waits for it); yields ``(index, result)`` as each ends. A job's error is raised
-        when it ends; the jobs not yet started are then not made."""
+        when it ends; the jobs not yet started are then not made, and the results of those
+        still running are given to ``on_dropped`` (to undo what they did)."""
         taken = [self._idle.get()]
         while len(taken) < at_most:
             try:
                 taken.append(self._idle.get_nowait())
             except queue.Empty:
                 break
-        return self._dispatch(jobs, taken)
+        return self._dispatch(jobs, taken, on_dropped)
 
-    def _dispatch(self, jobs: Iterable[Job], taken: list[_Worker]) -> Iterator[tuple[int, Any]]:
+    def _dispatch(self, jobs: Iterable[Job], taken: list[_Worker],
+                  on_dropped: Callable[[Any], None]) -> Iterator[tuple[int, Any]]:
         waiting = iter(enumerate(jobs))
         busy: dict[int, int] = {}  # socket fd -> job index
         by_fd = {w.sock.fileno(): w for w in taken}
@@ -156,7 +163,7 @@ class FileWorkers:
                             sel.unregister(worker.sock)
                         yield index, result
             finally:
-                self._give_back(taken, busy)
+                self._give_back(taken, busy, on_dropped)
 
     @staticmethod
     def _start_next(worker: _Worker, waiting: Iterator[tuple[int, Job]],
@@ -168,13 +175,14 @@ class FileWorkers:
         busy[worker.sock.fileno()] = nxt[0]
         return True
 
-    def _give_back(self, taken: list[_Worker], busy: dict[int, int]) -> None:
+    def _give_back(self, taken: list[_Worker], busy: dict[int, int],
+                   on_dropped: Callable[[Any], None]) -> None:
         """Idle workers go back; one still busy (the caller stopped early, or it died) is
         drained or replaced, so the next job never reads an old answer."""
         for worker in taken:
             if worker.sock.fileno() in busy:
-                with contextlib.suppress(Exception):  # its answer no longer matters
-                    worker.result()
+                with contextlib.suppress(Exception):  # its answer is only undone
+                    on_dropped(worker.result())
             if not worker.dead and worker.process.poll() is None:
                 self._idle.put(worker)
             else:
@@ -198,13 +206,13 @@ class FileWorkers:
             worker.close()
 
 
-def run_in_thread(jobs: Iterable[Job], objects_fd: int) -> Iterator[tuple[int, Any]]:
+def run_in_thread(jobs: Iterable[Job], layout: StoreLayout) -> Iterator[tuple[int, Any]]:
     """The same jobs in the calling thread (no workers)."""
     from workspace.store.jobs import JOBS
 
     for index, job in enumerate(jobs):
         try:
-            result = JOBS[job.kind](objects_fd, job.fds, *job.args)
+            result = JOBS[job.kind](layout, job.fds, *job.args)
         finally:
             _close_all(job.fds)
         yield index, result
@@ -253,14 +261,15 @@ def _exactly(sock: socket.socket, size: int) -> bytes:
 
 def serve(sock: socket.socket, jobs: dict[str, Callable[..., Any]]) -> None:
     """Answer jobs until the daemon closes its end."""
-    (_, _), (objects_fd,) = receive(sock)
+    (_, (object_mode,)), (objects_fd, tmp_fd) = receive(sock)
+    layout = StoreLayout(Path("."), -1, objects_fd, tmp_fd, object_mode=object_mode)
     while True:
         try:
             (kind, args), fds = receive(sock)
         except EOFError:
             return
         try:
-            answer: tuple[str, Any] = ("ok", jobs[kind](objects_fd, tuple(fds), *args))
+            answer: tuple[str, Any] = ("ok", jobs[kind](layout, tuple(fds), *args))
         except Exception as exc:  # sent back, raised in the daemon
             answer = ("error", _sendable(exc))
         finally:
@@ -279,7 +288,9 @@ def _sendable(exc: Exception) -> Exception:
 
 def main(argv: list[str]) -> None:
     from workspace.store.jobs import JOBS
+    from workspace.store.leases import prepare_leases
 
+    prepare_leases()  # adoption takes read leases here too
     sock = socket.socket(fileno=int(argv[0]))
     serve(sock, JOBS)
     sock.close()

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from workspace.datasets.manifest import ManifestEntry
-from workspace.errors import PermissionDenied
 from workspace.store import IngestBatch, ObjectStore, Staged, hash_fd, safefs
+from workspace.store.jobs import not_owned
 from workspace.store.pins import PinLease
 
 Progress = Callable[[int, int], None]
@@ -123,6 +123,8 @@ def _opened_group(base_fd: int, directory: str) -> Iterator[int]:
 
 def _stage_all(batch: IngestBatch, store: ObjectStore, base_fd: int, paths: list[str],
                options: IngestOptions, progress: Progress, already: int) -> list[_Staged]:
+    if store.stages_in_workers(len(paths)):
+        return _stage_in_workers(batch, store, base_fd, paths, options, progress, already)
     staged: list[_Staged] = []
     done_bytes = 0
     for directory, members in sorted(by_directory(paths).items()):
@@ -133,6 +135,25 @@ def _stage_all(batch: IngestBatch, store: ObjectStore, base_fd: int, paths: list
                 done_bytes += item.staged.size
                 progress(already + len(staged), done_bytes)
     return staged
+
+
+def _stage_in_workers(batch: IngestBatch, store: ObjectStore, base_fd: int, paths: list[str],
+                      options: IngestOptions, progress: Progress,
+                      already: int) -> list[_Staged]:
+    """:func:`_stage_all` on the store's file workers (``store/workers.py``): the same
+    checks and the same result, the system calls of many files in parallel."""
+    directories = sorted(by_directory(paths).items())
+    groups = [(d, [p.rpartition("/")[2] for p in members]) for d, members in directories]
+    by_group: dict[int, list[_Staged]] = {}
+    count = done_bytes = 0
+    for index, results in store.stage_dirs(batch, base_fd, groups, adopt=options.adopt,
+                                           owner_uid=options.owner_uid):
+        by_group[index] = [_Staged(path, staged, st, adopted) for path, (staged, st, adopted)
+                           in zip(directories[index][1], results, strict=True)]
+        count += len(results)
+        done_bytes += sum(item.staged.size for item in by_group[index])
+        progress(already + count, done_bytes)
+    return [item for index in sorted(by_group) for item in by_group[index]]
 
 
 def _stage_one(batch: IngestBatch, store: ObjectStore, dir_fd: int, relpath: str,
@@ -169,8 +190,7 @@ def _stored_already(store: ObjectStore, batch: IngestBatch, fd: int, st: os.stat
         oid = hash_fd(fd, st.st_size)
         if store.pin_existing(batch.lease, oid):
             return Staged(oid, st.st_size, new=False)
-    raise PermissionDenied(f"{name} is owned by uid {st.st_uid}, not by uid {owner_uid}",
-                           hint="only the owner's own files and directories can be used")
+    raise not_owned(name, st, owner_uid)
 
 
 def _adoptable(st: os.stat_result) -> bool:
