@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from workspace.errors import AclFull, PermissionDenied
@@ -20,7 +20,7 @@ from workspace.store.hashing import hash_fd
 from workspace.store.ingest import adopt_to_temp, copy_to_temp, publish_temps
 from workspace.store.layout import StoreLayout
 from workspace.store.materialize import Method, Placement, link_many
-from workspace.store.safefs import open_regular_file
+from workspace.store.safefs import open_group_dir, open_regular_file
 
 Linked = list[tuple[Method, os.stat_result | None]]
 Sent = tuple[str, str, int | None, bool, bool]
@@ -34,14 +34,15 @@ def sendable(p: Placement) -> Sent:
     return (p.name, p.oid, p.size, p.executable, p.replace)
 
 
-def link_dirs(layout: StoreLayout, fds: Sequence[int],
+def link_dirs(layout: StoreLayout, fds: Sequence[int], directories: Sequence[str],
               groups: Sequence[Sequence[Placement | Sent]],
               prefer: Method, link_count_limit: int | None, private: bool
               ) -> tuple[list[Linked], Clash | None]:
-    """``link_many`` in each directory ``fds[i]`` for ``groups[i]``: how each name was placed
-    and its lstat just after; stops at the first name that appeared meanwhile."""
+    """``link_many`` in each directory ``directories[i]`` under ``fds[0]`` (created if
+    missing) for ``groups[i]``: how each name was placed and its lstat just after; stops at
+    the first name that appeared meanwhile."""
     done: list[Linked] = []
-    for dir_fd, group in zip(fds, groups, strict=True):
+    for dir_fd, group in zip(_each_dir(fds[0], directories, create=True), groups, strict=True):
         placements = [p if isinstance(p, Placement) else Placement(*p) for p in group]
         linked: Linked = []
         done.append(linked)
@@ -51,6 +52,18 @@ def link_dirs(layout: StoreLayout, fds: Sequence[int],
         except FileExistsError:
             return done, (len(done) - 1, len(linked))
     return done, None
+
+
+def _each_dir(base_fd: int, directories: Sequence[str], *, create: bool) -> Iterator[int]:
+    """Each directory (``safefs.open_group_dir``: symlink-safe, relative to ``base_fd``),
+    open while the caller works in it. The worker opens (and creates) them itself: a
+    ``mkdir`` costs about a millisecond here, too much for the daemon's thread."""
+    for directory in directories:
+        fd = open_group_dir(base_fd, directory, create=create)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
 
 
 def add_readers(layout: StoreLayout, fds: Sequence[int],
@@ -72,16 +85,19 @@ How: ``adopted`` (its inode is linked into tmp/, 0444), ``copied`` (a new temp),
 ``daemons`` (not the caller's but the daemon's own, hashed only: no temp)."""
 
 
-def stage_dirs(layout: StoreLayout, fds: Sequence[int], groups: Sequence[Sequence[str]],
-               adopt: bool, owner_uid: int | None) -> list[list[Stage]]:
-    """Stage every name of ``groups[i]`` in directory ``fds[i]`` as ``IngestBatch`` would,
+def stage_dirs(layout: StoreLayout, fds: Sequence[int], directories: Sequence[str],
+               groups: Sequence[Sequence[str]], adopt: bool,
+               owner_uid: int | None) -> list[list[Stage]]:
+    """Stage every name of ``groups[i]`` in ``directories[i]`` (under ``fds[0]``) as
+    ``IngestBatch`` would,
     up to the lookup of its id (the daemon's: ``IngestBatch.accept``). On an error the
     temps this job made are removed (adopted files get their mode back) before it is
     raised."""
     made: list[str] = []
     done: list[list[Stage]] = []
     try:
-        for dir_fd, names in zip(fds, groups, strict=True):
+        for dir_fd, names in zip(_each_dir(fds[0], directories, create=False), groups,
+                                 strict=True):
             done.append([_stage_file(layout, dir_fd, name, adopt, owner_uid, made)
                          for name in names])
     except BaseException:
@@ -140,7 +156,7 @@ JOBS: dict[str, Callable[..., Any]] = {"link_dirs": link_dirs, "add_readers": ad
 IN_THREAD_BELOW = 512
 """Files under which a checkout links in the calling thread: sending them costs more."""
 _JOB_FILES = 1000  # per job, at most (progress and balance), unless one directory has more
-_JOB_DIRS = 64  # fds per job
+_JOB_DIRS = 64  # directories per job
 
 
 class NameAppeared(FileExistsError):

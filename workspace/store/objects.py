@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from workspace.errors import AclFull, NotFound, StoreCorrupt
-from workspace.store import acl, jobs, safefs
+from workspace.store import acl, jobs
 from workspace.store.acl import Readers
 from workspace.store.hashing import hash_fd, is_oid
 from workspace.store.ingest import IngestBatch, Staged, publish_temps
@@ -287,23 +287,10 @@ class ObjectStore:
 
     def _link_job(self, base_fd: int, groups: Sequence[tuple[str, Sequence[Placement]]],
                   prefer: Method) -> Job:
-        fds = self._open_groups(base_fd, [directory for directory, _ in groups], create=True)
         placements: list[Sequence[Placement | jobs.Sent]] = [
             [jobs.sendable(p) for p in group] if self._workers else group for _, group in groups]
-        return Job("link_dirs", (placements, prefer, self.link_count_limit, self.private),
-                   fds)
-
-    @staticmethod
-    def _open_groups(base_fd: int, directories: list[str], *, create: bool) -> tuple[int, ...]:
-        fds: list[int] = []
-        try:
-            for directory in directories:
-                fds.append(safefs.open_group_dir(base_fd, directory, create=create))
-        except BaseException:
-            for fd in fds:
-                os.close(fd)
-            raise
-        return tuple(fds)
+        return Job("link_dirs", ([d for d, _ in groups], placements, prefer,
+                                 self.link_count_limit, self.private), (os.dup(base_fd),))
 
     def add_readers_in_one_pass(self, wanted: Sequence[tuple[Sequence[str], Readers]]
                                 ) -> list[tuple[str | None, AclFull | None]]:
@@ -343,8 +330,8 @@ class ObjectStore:
 
     def _stage_job(self, base_fd: int, groups: Sequence[tuple[str, Sequence[str]]],
                    adopt: bool, owner_uid: int | None) -> Job:
-        fds = self._open_groups(base_fd, [directory for directory, _ in groups], create=False)
-        return Job("stage_dirs", ([list(names) for _, names in groups], adopt, owner_uid), fds)
+        return Job("stage_dirs", ([d for d, _ in groups], [list(names) for _, names in groups],
+                                  adopt, owner_uid), (os.dup(base_fd),))
 
     def _accept(self, batch: IngestBatch, name: str, item: jobs.Stage,
                 owner_uid: int | None) -> tuple[Staged, os.stat_result, bool]:

@@ -6,7 +6,7 @@ of the daemon. Eight users checking out at once made eight threads hand that
 GIL to each other: one core busy, the other mostly idle
 (``bench/bench_multiuser.py``). A worker is a process with its own GIL.
 
-**What a worker is.** ``python -m workspace.store.workers FD``, started by
+**What a worker is.** ``python -c "...workers.main()" FD``, started by
 the daemon (same user, same environment) with one end of a Unix socket pair.
 It is handed the store's ``objects/`` and ``tmp/`` directory fds once, then
 jobs: a job is
@@ -47,7 +47,10 @@ from workspace.store.layout import StoreLayout
 
 log = logging.getLogger("workspace.store")
 _HEADER = struct.Struct("!Q")
-_MAX_FDS = 64  # directories per job (SCM_RIGHTS carries at most 253 fds)
+_MAX_FDS = 8  # fds per message (a job sends one; SCM_RIGHTS carries at most 253)
+_MAIN = "import sys; from workspace.store.workers import main; main(sys.argv[1:])"
+"""Not ``-m workspace.store.workers``: the package imports this module first, and runpy
+then warns that it runs a second copy."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class _Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "workspace.store.workers", str(child.fileno())],
+                [sys.executable, "-c", _MAIN, str(child.fileno())],
                 pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, close_fds=True)
         finally:
             child.close()
@@ -295,6 +298,3 @@ def main(argv: list[str]) -> None:
     serve(sock, JOBS)
     sock.close()
 
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
