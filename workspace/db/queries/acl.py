@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from workspace.db.base import utcnow
@@ -127,12 +127,17 @@ def tracked_datasets(session: Session, owner_id: int,
 
 
 def add_objects(session: Session, holding_id: int, oids: Iterable[str]) -> list[str]:
-    """Record the holding's objects (as pending) unless known; returns those that were new."""
+    """Record the holding's objects (as pending) unless known; returns those that were new.
+
+    A holding with no object yet (a user's first checkout of a dataset) needs no
+    look-up: every one is new."""
     wanted = sorted(set(oids))
     column = AclObject.__table__.c
     new: list[str] = []
+    empty = session.scalar(select(column.oid).where(column.holding_id == holding_id)
+                           .limit(1)) is None
     for part in chunks(wanted):
-        known = set(session.scalars(select(column.oid).where(
+        known = set() if empty else set(session.scalars(select(column.oid).where(
             column.holding_id == holding_id, column.oid.in_(part))))
         new += [oid for oid in part if oid not in known]
     insert_many(session, AclObject, [{"oid": oid} for oid in new],  # Core: the ORM's bulk
@@ -141,11 +146,18 @@ def add_objects(session: Session, holding_id: int, oids: Iterable[str]) -> list[
 
 
 def settle(session: Session, holding_id: int, oids: Sequence[str]) -> None:
-    """These objects' entries are set: no longer pending."""
-    column = AclObject.__table__.c
-    for part in chunks(sorted(oids)):
-        session.execute(update(AclObject).where(column.holding_id == holding_id,
-                                                column.oid.in_(part)).values(pending=False))
+    """These objects' entries are set: no longer pending.
+
+    One statement run for every row (``executemany``): an ``IN`` list of 500 ids
+    was compiled again for every 500 (a tenth of a grant's time in the daemon)."""
+    if not oids:
+        return
+    table = AclObject.__table__
+    assert isinstance(table, Table)
+    column = table.c
+    stmt = (update(table).where(column.holding_id == bindparam("h"),
+                                column.oid == bindparam("o")).values(pending=False))
+    session.execute(stmt, [{"h": holding_id, "o": oid} for oid in sorted(oids)])
 
 
 def remove_objects(session: Session, holding_id: int, oids: Sequence[str]) -> None:
