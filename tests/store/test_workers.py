@@ -264,3 +264,23 @@ def test_a_file_of_another_owner_is_refused_on_a_worker_too(
         os.close(base_fd)
     assert f"owned by uid {bob.uid}" in refused.value.message
     assert os.listdir(store.root / "tmp") == []
+
+
+def test_with_no_worker_left_the_calling_thread_does_the_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ObjectStore.open(tmp_path / "store") as store:
+        store.start_workers(1)
+        oids = _objects(store, FILES)
+        (victim,) = _worker_pids()
+        monkeypatch.setattr("workspace.store.workers.sys.executable", "/nonexistent/python")
+        os.kill(victim, signal.SIGKILL)
+        os.waitpid(victim, 0)
+        base_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with pytest.raises(WorkerDied):  # the job on the dead one; no other can start
+                list(store.link_dirs(base_fd, _groups(oids, per_dir=FILES)))
+            assert _worker_pids() == []
+            done = dict(store.link_dirs(base_fd, _groups(oids, per_dir=FILES)))
+        finally:
+            os.close(base_fd)
+        assert [how for how, _ in done[0]] == ["hardlink"] * FILES

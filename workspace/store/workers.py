@@ -138,35 +138,50 @@ class FileWorkers:
         """Run ``jobs`` on up to ``at_most`` workers, as many as are free (at least one: it
         waits for it); yields ``(index, result)`` as each ends. A job's error is raised
         when it ends; the jobs not yet started are then not made, and the results of those
-        still running are given to ``on_dropped`` (to undo what they did)."""
-        taken = [self._idle.get()]
-        while len(taken) < at_most:
-            try:
-                taken.append(self._idle.get_nowait())
-            except queue.Empty:
-                break
-        return self._dispatch(jobs, taken, on_dropped)
-
-    def _dispatch(self, jobs: Iterable[Job], taken: list[_Worker],
-                  on_dropped: Callable[[Any], None]) -> Iterator[tuple[int, Any]]:
-        waiting = iter(enumerate(jobs))
+        still running are given to ``on_dropped`` (to undo what they did). Workers are
+        taken only once the caller starts iterating, and always given back."""
+        first = self._take_first()
+        if first is None:  # none left (every restart failed): the calling thread does it
+            yield from run_in_thread(jobs, self._layout)
+            return
+        taken = [first]
         busy: dict[int, int] = {}  # socket fd -> job index
+        try:
+            while len(taken) < at_most:
+                try:
+                    taken.append(self._idle.get_nowait())
+                except queue.Empty:
+                    break
+            yield from self._dispatch(iter(enumerate(jobs)), taken, busy)
+        finally:
+            self._give_back(taken, busy, on_dropped)
+
+    def _take_first(self) -> _Worker | None:
+        """A free worker, waiting for one; None if the pool has none left at all."""
+        while True:
+            with self._guard:
+                if not self._all:
+                    return None
+            try:
+                return self._idle.get(timeout=1.0)
+            except queue.Empty:
+                continue
+
+    def _dispatch(self, waiting: Iterator[tuple[int, Job]], taken: list[_Worker],
+                  busy: dict[int, int]) -> Iterator[tuple[int, Any]]:
         by_fd = {w.sock.fileno(): w for w in taken}
         with selectors.DefaultSelector() as sel:
-            try:
-                for worker in taken:
-                    if self._start_next(worker, waiting, busy):
-                        sel.register(worker.sock, selectors.EVENT_READ)
-                while busy:
-                    for key, _ in sel.select():
-                        worker = by_fd[key.fd]
-                        index = busy.pop(key.fd)
-                        result = worker.result()
-                        if not self._start_next(worker, waiting, busy):
-                            sel.unregister(worker.sock)
-                        yield index, result
-            finally:
-                self._give_back(taken, busy, on_dropped)
+            for worker in taken:
+                if self._start_next(worker, waiting, busy):
+                    sel.register(worker.sock, selectors.EVENT_READ)
+            while busy:
+                for key, _ in sel.select():
+                    worker = by_fd[key.fd]
+                    index = busy.pop(key.fd)
+                    result = worker.result()
+                    if not self._start_next(worker, waiting, busy):
+                        sel.unregister(worker.sock)
+                    yield index, result
 
     @staticmethod
     def _start_next(worker: _Worker, waiting: Iterator[tuple[int, Job]],
