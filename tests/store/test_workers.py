@@ -9,6 +9,7 @@ its job with a clear error and is replaced.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -55,6 +56,16 @@ def _groups(oids: list[str], per_dir: int) -> list[tuple[str, list[Placement]]]:
     return groups
 
 
+@contextlib.contextmanager
+def _opened(directory: Path) -> Iterator[int]:
+    """A directory fd, as the daemon holds a workspace's."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
 def _fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 
@@ -89,11 +100,8 @@ def test_an_executable_gets_its_own_copy_through_a_worker(
     groups = _groups(oids, per_dir=FILES)
     name, oid, size = groups[0][1][7].name, groups[0][1][7].oid, groups[0][1][7].size
     groups[0][1][7] = Placement(name, oid, size, executable=True)
-    base_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
+    with _opened(tmp_path) as base_fd:
         ((_, linked),) = list(store.link_dirs(base_fd, groups))
-    finally:
-        os.close(base_fd)
     assert linked[7][0] == "copy" and linked[6][0] == "hardlink"
     copy = (tmp_path / "d0" / name).lstat()
     assert copy.st_mode & 0o777 == 0o755 and copy.st_nlink == 1
@@ -105,12 +113,8 @@ def test_a_name_that_appeared_is_reported_where_it_is(store: ObjectStore,
     groups = _groups(oids, per_dir=100)
     (tmp_path / "d3").mkdir()
     (tmp_path / "d3" / "f342").write_bytes(b"mine")  # entry 42 of directory 3
-    base_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        with pytest.raises(NameAppeared) as appeared:
-            list(store.link_dirs(base_fd, groups))
-    finally:
-        os.close(base_fd)
+    with _opened(tmp_path) as base_fd, pytest.raises(NameAppeared) as appeared:
+        list(store.link_dirs(base_fd, groups))
     assert (appeared.value.group, appeared.value.entry) == (3, 42)
     assert (tmp_path / "d3" / "f342").read_bytes() == b"mine"
 
@@ -121,12 +125,8 @@ def test_a_damaged_object_is_store_corrupt_from_a_worker_too(
     groups = _groups(oids, per_dir=FILES)
     bad = groups[0][1][500]
     groups[0][1][500] = Placement(bad.name, bad.oid, (bad.size or 0) + 1)
-    base_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        with pytest.raises(StoreCorrupt) as corrupt:
-            list(store.link_dirs(base_fd, groups))
-    finally:
-        os.close(base_fd)
+    with _opened(tmp_path) as base_fd, pytest.raises(StoreCorrupt) as corrupt:
+        list(store.link_dirs(base_fd, groups))
     assert corrupt.value.details["oid"] == bad.oid
 
 
@@ -154,8 +154,7 @@ def test_a_worker_that_dies_fails_its_job_and_is_replaced(tmp_path: Path) -> Non
         os.waitpid(victim, 0)
         base = tmp_path / "ws"
         base.mkdir()
-        base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
-        try:
+        with _opened(base) as base_fd:
             with pytest.raises(WorkerDied) as died:
                 list(store.link_dirs(base_fd, _groups(oids, per_dir=FILES)))
             assert "run the command again" in (died.value.hint or "")
@@ -164,8 +163,6 @@ def test_a_worker_that_dies_fails_its_job_and_is_replaced(tmp_path: Path) -> Non
                 assert time.monotonic() < deadline, "no worker replaced the dead one"
                 time.sleep(0.05)
             done = dict(store.link_dirs(base_fd, _groups(oids, per_dir=FILES)))
-        finally:
-            os.close(base_fd)
         assert all(how == "hardlink" for how, _ in done[0])
 
 
@@ -209,12 +206,8 @@ def test_files_staged_on_workers_are_adopted_or_copied_as_in_thread(
     base = tmp_path / "ws"
     groups = _tree(base, FILES)
     (base / "d1" / "f100").chmod(0o755)  # an executable is copied, never adopted
-    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        with store.batch() as batch:
-            done = dict(store.stage_dirs(batch, base_fd, groups, adopt=True, owner_uid=None))
-    finally:
-        os.close(base_fd)
+    with _opened(base) as base_fd, store.batch() as batch:
+        done = dict(store.stage_dirs(batch, base_fd, groups, adopt=True, owner_uid=None))
     first, dup = done[0][0], done[0][1]
     assert first[2] and first[0].new  # adopted: the user's inode is the object now
     assert (base / "d0" / "f0").lstat().st_ino == store.object_path(first[0].oid).lstat().st_ino
@@ -234,13 +227,9 @@ def test_an_error_on_a_worker_leaves_no_temp_and_gives_every_mode_back(
     last_dir, last_names = groups[-1]
     (base / last_dir / last_names[-1]).unlink()
     os.mkfifo(base / last_dir / last_names[-1])  # not a regular file: refused
-    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        with pytest.raises(PermissionDenied), store.batch() as batch:
-            for _ in store.stage_dirs(batch, base_fd, groups, adopt=True, owner_uid=None):
-                pass
-    finally:
-        os.close(base_fd)
+    with _opened(base) as base_fd, pytest.raises(PermissionDenied), store.batch() as batch:
+        for _ in store.stage_dirs(batch, base_fd, groups, adopt=True, owner_uid=None):
+            pass
     assert os.listdir(store.root / "tmp") == []
     assert list(store.object_ids()) == []
     regular = [base / d / n for d, names in groups for n in names][:-1]
@@ -254,14 +243,10 @@ def test_a_file_of_another_owner_is_refused_on_a_worker_too(
     groups = _tree(base, FILES)
     bob = runtime.user("bob")
     os.chown(base / "d2" / "f250", bob.uid, bob.gid)
-    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        with pytest.raises(PermissionDenied) as refused, store.batch() as batch:
-            for _ in store.stage_dirs(batch, base_fd, groups, adopt=False,
-                                      owner_uid=os.geteuid()):
-                pass
-    finally:
-        os.close(base_fd)
+    with (_opened(base) as base_fd, pytest.raises(PermissionDenied) as refused,
+          store.batch() as batch):
+        for _ in store.stage_dirs(batch, base_fd, groups, adopt=False, owner_uid=os.geteuid()):
+            pass
     assert f"owned by uid {bob.uid}" in refused.value.message
     assert os.listdir(store.root / "tmp") == []
 
@@ -275,12 +260,9 @@ def test_with_no_worker_left_the_calling_thread_does_the_work(
         monkeypatch.setattr("workspace.store.workers.sys.executable", "/nonexistent/python")
         os.kill(victim, signal.SIGKILL)
         os.waitpid(victim, 0)
-        base_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
+        with _opened(tmp_path) as base_fd:
             with pytest.raises(WorkerDied):  # the job on the dead one; no other can start
                 list(store.link_dirs(base_fd, _groups(oids, per_dir=FILES)))
             assert _worker_pids() == []
             done = dict(store.link_dirs(base_fd, _groups(oids, per_dir=FILES)))
-        finally:
-            os.close(base_fd)
         assert [how for how, _ in done[0]] == ["hardlink"] * FILES

@@ -195,11 +195,6 @@ class ObjectStore:
         acl.write(self._acl_target(oid), readers, what=f"object {oid}",
                   max_entries=self.max_acl_entries)
 
-    def add_readers(self, oid: str, extra: Readers) -> bool:
-        """Name ``extra`` in the object's ACL too; False if it already did (nothing written)."""
-        return acl.add_readers(self._acl_target(oid), extra, what=f"object {oid}",
-                               max_entries=self.max_acl_entries)
-
     def _acl_target(self, oid: str) -> str:
         return acl.object_target(self._layout.objects_fd, self._layout.relpath(oid))
 
