@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
-from tests.support.databases import database
-from workspace.db import migrate
+from tests.support.databases import migrated
 from workspace.db.queries.datasets import blame_statement
 
 COVERING = "ix_entries_by_path_covering"
@@ -20,14 +19,9 @@ COVERING = "ix_entries_by_path_covering"
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_entries_have_the_blame_covering_index(kind: str, tmp_path: Path) -> None:
-    with database(kind, tmp_path) as url:
-        migrate(url)
-        engine = create_engine(url)
-        try:
-            found = inspect(engine).get_indexes("entries")
-            indexes = {index["name"]: index["column_names"] for index in found}
-        finally:
-            engine.dispose()
+    with migrated(kind, tmp_path) as engine:
+        found = inspect(engine).get_indexes("entries")
+    indexes = {index["name"]: index["column_names"] for index in found}
     assert indexes[COVERING] == ["dataset_id", "path", "added_in", "removed_in", "oid", "size"]
 
 
@@ -36,14 +30,8 @@ def test_entries_have_the_blame_covering_index(kind: str, tmp_path: Path) -> Non
 def test_sqlite_blame_reads_only_the_covering_index(tmp_path: Path, prefix: str | None,
                                                     oids: bool) -> None:
     """No table lookups and no sort step: the plan is one covering-index search."""
-    url = f"sqlite:///{tmp_path / 'workspace.db'}"
-    migrate(url)
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            compiled = blame_statement(1, 7, prefix, oids=oids).compile(
-                dialect=connection.dialect, compile_kwargs={"literal_binds": True})
-            plan = [row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
-    finally:
-        engine.dispose()
+    with migrated("sqlite", tmp_path) as engine, engine.connect() as connection:
+        compiled = blame_statement(1, 7, prefix, oids=oids).compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        plan = [row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
     assert plan == [f"SEARCH entries USING COVERING INDEX {COVERING} (dataset_id=?)"]

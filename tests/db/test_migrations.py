@@ -11,21 +11,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
 
-from tests.support.databases import database
-from workspace.db import migrate
+from tests.support.databases import migrated
 from workspace.db.models import Base
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_migrations_match_the_models(kind: str, tmp_path: Path) -> None:
-    with database(kind, tmp_path) as url:
-        migrate(url)
-        engine = create_engine(url)
-        try:
-            with engine.connect() as connection:
-                diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-        finally:
-            engine.dispose()
+    with migrated(kind, tmp_path) as engine, engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine
 
 PG_ADMIN = os.environ.get("WORKSPACE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -20,6 +21,27 @@ def database(kind: str, directory: Path) -> Iterator[str]:
         return
     with _postgres_database() as url:
         yield url
+
+
+@contextmanager
+def engine_on(url: str) -> Iterator[Engine]:
+    """A plain SQLAlchemy engine on ``url`` (no pragmas, no daemon), disposed after."""
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def migrated(kind: str, directory: Path) -> Iterator[Engine]:
+    """A fresh database of ``kind`` brought to the newest schema, and an engine on it."""
+    from workspace.db import migrate
+
+    with database(kind, directory) as url:
+        migrate(url)
+        with engine_on(url) as engine:
+            yield engine
 
 
 @contextmanager

@@ -286,7 +286,7 @@ class IngestBatch:
         created, created_fanout = self._publish([(temp, oid) for oid, temp in pairs])
         fanouts: dict[str, str] = {}
         for (oid, temp), made in zip(pairs, created, strict=True):
-            self._layout.untrack(temp)
+            self._layout.untrack(temp)  # a worker's publish untracked it in its own layout
             if made:
                 self.published.add(oid)
             fanouts.setdefault(oid[:2], oid)

@@ -1,8 +1,8 @@
 """What a file worker does (``workers.py``); without workers the same functions run in-thread.
 
 Each job is given the store's layout (in a worker: only its ``objects/`` and
-``tmp/`` fds), the directory fds sent with it, and its arguments, and only
-makes the fd-relative calls of ``materialize.py``, ``ingest.py`` and
+``tmp/`` fds), the fd sent with it (the base directory its names are under),
+and its arguments, and only makes the fd-relative calls of ``materialize.py``, ``ingest.py`` and
 ``acl.py``. Its answer is plain data (stats, ids, errors) for the daemon.
 """
 
@@ -154,7 +154,8 @@ JOBS: dict[str, Callable[..., Any]] = {"link_dirs": link_dirs, "add_readers": ad
 # ---- the daemon's side: cutting a checkout into jobs ---------------------------------------
 
 IN_THREAD_BELOW = 512
-"""Files under which a checkout links in the calling thread: sending them costs more."""
+"""Files (or objects to publish) under which the calling thread does the work itself:
+sending them to a worker costs more than it saves."""
 _JOB_FILES = 1000  # per job, at most (progress and balance), unless one directory has more
 _JOB_DIRS = 64  # directories per job
 

@@ -263,7 +263,6 @@ class ObjectStore:
         return link_many(self._layout, dir_fd, placements, prefer=prefer,
                          link_count_limit=self.link_count_limit, private=self.private)
 
-
     def link_dirs(self, base_fd: int, groups: Sequence[tuple[str, Sequence[Placement]]], *,
                   prefer: Method = "hardlink") -> Iterator[tuple[int, jobs.Linked]]:
         """:meth:`link_many` in each directory ``groups[i][0]`` (under ``base_fd``, created if
@@ -293,7 +292,8 @@ class ObjectStore:
         each list stops must be that of one pass). An object not in the store is skipped."""
         job = Job("add_readers", ([(list(oids), r) for oids, r in wanted],
                                   self.max_acl_entries))
-        ((_, stopped),) = list(self._run([job], 1 if self.workers else 0))
+        objects = sum(len(oids) for oids, _ in wanted)
+        ((_, stopped),) = list(self._run([job], min(1, self._parallel(objects))))
         result: list[tuple[str | None, AclFull | None]] = stopped
         return result
 
@@ -309,9 +309,8 @@ class ObjectStore:
         """Stage the names of each directory ``groups[i][0]`` (under ``base_fd``) on the
         workers (``jobs.stage_dirs``), then look each id up in ``batch``; yields ``(i, (what
         was staged, the file's stat as opened, whether the user's inode was adopted) per
-        name)``. With ``owner_uid``,
-        a file of another owner is refused unless it is the daemon's and already an object
-        (``jobs.not_owned``)."""
+        name)``. With ``owner_uid``, a file of another owner is refused unless it is the
+        daemon's and already an object (``jobs.not_owned``)."""
         cuts = jobs.cut([len(names) for _, names in groups], self.workers)
         pending = (self._stage_job(base_fd, [groups[i] for i in cut], adopt, owner_uid)
                    for cut in cuts)
