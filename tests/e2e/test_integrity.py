@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 
 import blake3
+import pytest
 import sqlalchemy as sa
 
 from tests.support.daemon import Daemon, as_user, give
+from workspace.store.jobs import IN_THREAD_BELOW
 
 
 def _object_path(daemon: Daemon, oid: str) -> Path:
@@ -98,3 +100,27 @@ def _assert_no_version_references_a_missing_object(daemon: Daemon) -> None:
     engine.dispose()
     for oid in oids:
         assert _object_path(daemon, oid).is_file(), oid
+
+
+@pytest.mark.parametrize("files", [3, IN_THREAD_BELOW + 88], ids=["in-thread", "workers"])
+def test_a_checkout_of_a_lost_object_names_it_and_says_what_to_do(
+        sqlite_daemon: Daemon, project: Path, files: int) -> None:
+    """No remote to fetch from: the checkout is refused with the object and a hint, as the
+    file workers (or the thread) find the object missing while linking."""
+    daemon = sqlite_daemon
+    data = project / "data"
+    data.mkdir()
+    for i in range(files):
+        (data / f"f{i:04d}.txt").write_text(f"file {i}\n")
+    give(project, daemon.owner)
+    daemon.ws("init", cwd=project)
+    daemon.ws("add", "data", "-d", "team/many", "-m", "v1", cwd=project)
+    lost = daemon.ws_json("ls", "team/many", cwd=project)["files"][files // 2]["oid"]
+    _object_path(daemon, lost).unlink()
+
+    refused = daemon.ws("get", "team/many", "copy", cwd=project, check=False)
+    assert refused.returncode == 3, refused.stderr
+    assert f"object {lost} is not in the store" in refused.stderr
+    assert "garbage-collected" in refused.stderr
+    tracked = daemon.ws_json("status", cwd=project)["tracked"]
+    assert [t["path"] for t in tracked] == ["data"]  # copy/ was not recorded

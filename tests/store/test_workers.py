@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.runtime import Runtime
-from workspace.errors import PermissionDenied, StoreCorrupt
+from workspace.errors import NotFound, PermissionDenied, StoreCorrupt
 from workspace.store import ObjectStore, Placement
 from workspace.store.jobs import IN_THREAD_BELOW, NameAppeared, cut
 from workspace.store.workers import WorkerDied
@@ -128,6 +128,25 @@ def test_a_damaged_object_is_store_corrupt_from_a_worker_too(
     with _opened(tmp_path) as base_fd, pytest.raises(StoreCorrupt) as corrupt:
         list(store.link_dirs(base_fd, groups))
     assert corrupt.value.details["oid"] == bad.oid
+
+
+def test_missing_objects_are_found_on_the_workers_as_in_thread(store: ObjectStore) -> None:
+    oids = _objects(store, FILES)
+    gone = [oids[3], oids[FILES - 1]]
+    for oid in gone:
+        store.object_path(oid).unlink()
+    absent = "ab" * 32  # never stored
+    assert store.missing([*oids, absent]) == [*gone, absent]
+    assert store.missing(oids[:10]) == [oids[3]]  # few: in the calling thread
+
+
+def test_a_missing_object_is_not_found_when_linking_from_a_worker_too(
+        store: ObjectStore, tmp_path: Path) -> None:
+    oids = _objects(store, FILES)
+    store.object_path(oids[400]).unlink()
+    with _opened(tmp_path) as base_fd, pytest.raises(NotFound) as lost:
+        list(store.link_dirs(base_fd, _groups(oids, per_dir=100)))
+    assert oids[400] in lost.value.message
 
 
 def _worker_pids() -> list[int]:

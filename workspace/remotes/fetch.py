@@ -29,6 +29,12 @@ class RemoteFetcher:
         self._store = store
         self._options = options
 
+    def configured(self) -> bool:
+        """Whether a default remote is set (else a checkout need not look for missing
+        objects before linking: there is nowhere to fetch them from)."""
+        with self._db.read() as session:
+            return rq.default(session) is not None
+
     def fetch(self, caller: Caller, wanted: dict[str, int], reporter: Reporter) -> int:
         """Download what the default remote has of ``wanted``; how many objects came."""
         with self._db.read() as session:

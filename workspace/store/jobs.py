@@ -24,8 +24,7 @@ from workspace.store.safefs import open_group_dir, open_regular_file
 
 Linked = list[tuple[Method, os.stat_result | None]]
 Sent = tuple[str, str, int | None, bool, bool]
-"""A placement as sent to a worker: without the object's stat (pickling a stat costs the
-daemon more than the worker's own lstat of the object)."""
+"""A placement as sent to a worker: a plain tuple (cheaper to pickle than the class)."""
 Clash = tuple[int, int]
 """(directory, entry): the name that appeared while it was being linked (FileExistsError)."""
 
@@ -141,6 +140,11 @@ def publish(layout: StoreLayout, fds: Sequence[int],
     return publish_temps(layout, pairs)
 
 
+def missing(layout: StoreLayout, fds: Sequence[int], oids: Sequence[str]) -> list[str]:
+    """The ids of ``oids`` that name no object in the store."""
+    return [oid for oid in oids if layout.lstat(oid) is None]
+
+
 def cut_evenly(count: int, workers: int) -> list[range]:
     """``range(count)`` in consecutive parts, two per worker (at most ``_JOB_FILES`` each)."""
     size = max(1, min(_JOB_FILES, -(-count // (2 * max(1, workers)))))
@@ -148,7 +152,8 @@ def cut_evenly(count: int, workers: int) -> list[range]:
 
 
 JOBS: dict[str, Callable[..., Any]] = {"link_dirs": link_dirs, "add_readers": add_readers,
-                                       "stage_dirs": stage_dirs, "publish": publish}
+                                       "stage_dirs": stage_dirs, "publish": publish,
+                                       "missing": missing}
 
 
 # ---- the daemon's side: cutting a checkout into jobs ---------------------------------------

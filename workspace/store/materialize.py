@@ -82,8 +82,6 @@ class Placement:
     size: int | None = None
     executable: bool = False
     replace: bool = False
-    seen: os.stat_result | None = None
-    """The object's lstat, taken when it was pinned (saves a second one per file)."""
 
 
 def link_many(layout: StoreLayout, dir_fd: int, placements: Iterable[Placement], *,
@@ -102,7 +100,7 @@ def link_many(layout: StoreLayout, dir_fd: int, placements: Iterable[Placement],
             how, placed = _place(layout, p.oid, dir_fd, p.name, executable=p.executable,
                                  replace=p.replace, prefer=prefer,
                                  link_count_limit=link_count_limit, size=p.size,
-                                 private=private, seen=p.seen)
+                                 private=private)
             yield how, _stat_if(dir_fd, p.name, placed)
 
 
@@ -130,12 +128,11 @@ def _stat_if(dir_fd: int, name: str, placed: Identity) -> os.stat_result | None:
 
 def _place(layout: StoreLayout, oid: str, dir_fd: int, name: str, *, executable: bool,
            replace: bool, prefer: Method, link_count_limit: int | None, size: int | None,
-           private: bool, seen: os.stat_result | None = None) -> tuple[Method, Identity]:
+           private: bool) -> tuple[Method, Identity]:
     """Link or copy; returns how, and the (device, inode) now meant to be at ``name``."""
     validate_name(name)
     src = layout.relpath(oid)
-    obj = seen if seen is not None and stat.S_ISREG(seen.st_mode) else _object_stat(
-        layout, oid, src)
+    obj = _object_stat(layout, oid, src)
     if size is not None and obj.st_size != size:
         raise damaged(oid, obj.st_size, size)
     at_limit = link_count_limit is not None and obj.st_nlink >= link_count_limit

@@ -81,6 +81,10 @@ class ObjectSource(Protocol):
 
     def fetch(self, caller: Caller, wanted: dict[str, int], reporter: Reporter) -> int: ...
 
+    def configured(self) -> bool:
+        """Whether there is anywhere to fetch from (a default remote)."""
+        ...
+
 
 @dataclass
 class ServiceContext:
@@ -114,18 +118,22 @@ class ServiceContext:
             yield
 
     def ensure_present(self, caller: Caller, wanted: dict[str, int], lease: PinLease,
-                       reporter: Reporter | None = None) -> dict[str, os.stat_result]:
+                       reporter: Reporter | None = None) -> None:
         """Pin each object of ``wanted`` (oid -> size) and fetch those the store lacks
-        (evicted, lost) from the default remote, if there is one; returns the lstat of
-        each object that was there (to link without looking again).
+        (evicted, lost) from the default remote, if there is one.
 
-        Each is pinned and looked for under its fan-out lock, as ``gc --evict``
-        unlinks under it: an object seen here stays until ``lease`` ends."""
-        seen = self.store.pin_and_stat_many(lease, wanted)
-        missing = {oid: wanted[oid] for oid, st in seen.items() if st is None}
-        if missing and self.object_source is not None:
-            self.object_source.fetch(caller, missing, reporter or Reporter())
-        return {oid: st for oid, st in seen.items() if st is not None}
+        Each is pinned under its fan-out lock, as ``gc --evict`` unlinks under it: an
+        object there at that moment stays until ``lease`` ends. Then, if there is a
+        remote, the missing ones are looked for (on the file workers, when there are
+        many); without one, linking reports a missing object (``NotFound``) as it looks
+        at each one anyway."""
+        self.store.pin_many(lease, wanted)
+        if self.object_source is None or not self.object_source.configured():
+            return
+        missing = self.store.missing(list(wanted))
+        if missing:
+            self.object_source.fetch(caller, {oid: wanted[oid] for oid in missing},
+                                     reporter or Reporter())
 
     def may_adopt(self) -> bool:
         """Adopting a user's inode is only sound when the daemon is that user.

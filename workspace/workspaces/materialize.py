@@ -58,17 +58,16 @@ def conflicts(target: dict[str, ManifestEntry], state: LocalState) -> list[str]:
     return sorted(lost + clobbered)
 
 
-def apply(store: ObjectStore, base_fd: int, work: Plan, *, prefer: str, progress: Progress,
-          seen: dict[str, os.stat_result] | None = None
+def apply(store: ObjectStore, base_fd: int, work: Plan, *, prefer: str, progress: Progress
           ) -> tuple[Summary, dict[str, os.stat_result | None]]:
     """Remove and link what ``work`` says; returns the summary and the stat of each file
     placed, taken right after placing it (what the stat cache must hold: an edit made
     after that moves the file's stat away from its row), or None for a file replaced by
-    someone else in between. ``seen``: objects' lstats taken when they were pinned, by oid."""
+    someone else in between."""
     started = time.monotonic()
     summary = Summary(unchanged=work.unchanged)
     _remove(base_fd, work.remove, summary)
-    placed = _link_all(store, base_fd, work, prefer, seen or {}, summary, progress)
+    placed = _link_all(store, base_fd, work, prefer, summary, progress)
     summary.seconds = round(time.monotonic() - started, 3)
     return summary, placed
 
@@ -89,13 +88,13 @@ def in_place_after(target: dict[str, ManifestEntry], before: LocalState,
 
 
 def _link_all(store: ObjectStore, base_fd: int, work: Plan, prefer: str,
-              seen: dict[str, os.stat_result], summary: Summary, progress: Progress
+              summary: Summary, progress: Progress
               ) -> dict[str, os.stat_result | None]:
     """Link every entry, directory by directory (on the store's workers when there are
     many: ``store/workers.py``); a name that appeared meanwhile is a Conflict."""
     by_path = {e.path: e for e in work.link}
     directories = sorted(by_directory(by_path).items())
-    groups = [(directory, _placements([by_path[p] for p in members], work.occupied, seen))
+    groups = [(directory, _placements([by_path[p] for p in members], work.occupied))
               for directory, members in directories]
     placed: dict[str, os.stat_result | None] = {}
     done_bytes = 0
@@ -116,10 +115,9 @@ def _link_all(store: ObjectStore, base_fd: int, work: Plan, prefer: str,
     return placed
 
 
-def _placements(entries: list[ManifestEntry], occupied: frozenset[str],
-                seen: dict[str, os.stat_result]) -> list[Placement]:
+def _placements(entries: list[ManifestEntry], occupied: frozenset[str]) -> list[Placement]:
     return [Placement(e.path.rpartition("/")[2], e.oid, e.size, e.executable,
-                      e.path in occupied, seen.get(e.oid)) for e in entries]
+                      e.path in occupied) for e in entries]
 
 
 def _method(prefer: str) -> Method:

@@ -180,12 +180,12 @@ def _sync(ctx: ServiceContext, caller: Caller, root: str, root_fd: int, tracked:
     if at_risk and not force:
         raise _local_changes(tracked.path, at_risk)
     work = materialize.plan(target.manifest, state, cache)
-    seen = _fetch_missing(ctx, caller, work, reporter, lease)  # an ACL needs the object
+    _fetch_missing(ctx, caller, work, reporter, lease)  # an ACL needs the object
     ctx.acl.grant(caller, target.dataset.name, _granted(tracked, target, work))
     reporter.start(len(work.link), sum(e.size for e in work.link))
     with _writable_base(root_fd, tracked) as base_fd:
         summary, placed = materialize.apply(ctx.store, base_fd, work, prefer=ctx.link_mode,
-                                            progress=reporter.update, seen=seen)
+                                            progress=reporter.update)
     files = materialize.in_place_after(target.manifest, state, placed)
     ctx.acl.track_copies(caller, target.dataset.name, root, root_fd, lambda: materialize.placed(
         tracked.path, tracked.kind, files, target.manifest))
@@ -208,10 +208,10 @@ def _granted(tracked: TrackedPath, target: _Target, work: materialize.Plan) -> s
 
 
 def _fetch_missing(ctx: ServiceContext, caller: Caller, work: materialize.Plan,
-                   reporter: Reporter, lease: PinLease) -> dict[str, os.stat_result]:
+                   reporter: Reporter, lease: PinLease) -> None:
     """Objects the store lacks (evicted, lost) come from the default remote, if any;
-    the lease keeps the others until they are linked. Returns the lstat of those found."""
-    return ctx.ensure_present(caller, {e.oid: e.size for e in work.link}, lease, reporter)
+    the lease keeps the others until they are linked."""
+    ctx.ensure_present(caller, {e.oid: e.size for e in work.link}, lease, reporter)
 
 
 @contextmanager
