@@ -239,6 +239,29 @@ def test_files_staged_on_workers_are_adopted_or_copied_as_in_thread(
     assert os.listdir(store.root / "tmp") == []
 
 
+def test_files_whose_bytes_are_stored_already_are_dropped_when_published(
+        store: ObjectStore, tmp_path: Path, leases_ready: None) -> None:
+    """Staged on the workers, an id is not looked up before the commit: the publish finds
+    the object there, keeps it (not the user's inode) and drops the temp."""
+    base = tmp_path / "ws"
+    groups = _tree(base, FILES)
+    paths = [base / d / name for d, names in groups for name in names]
+    stored = {}
+    with store.batch() as earlier:
+        for path in paths:
+            with path.open("rb") as f:
+                stored[path] = earlier.ingest_copy(f.fileno()).oid
+    with _opened(base) as base_fd, store.batch() as batch:
+        done = dict(store.stage_dirs(batch, base_fd, groups, adopt=True, owner_uid=None))
+    assert [s.oid for i in sorted(done) for s, _, _ in done[i]] == [stored[p] for p in paths]
+    assert batch.published == set()
+    assert os.listdir(store.root / "tmp") == []
+    for path in paths:
+        obj = store.object_path(stored[path])
+        assert obj.lstat().st_ino != path.lstat().st_ino  # the earlier copy stays the object
+        assert obj.read_bytes() == path.read_bytes()
+
+
 def test_an_error_on_a_worker_leaves_no_temp_and_gives_every_mode_back(
         store: ObjectStore, tmp_path: Path, leases_ready: None) -> None:
     base = tmp_path / "ws"

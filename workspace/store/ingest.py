@@ -78,9 +78,11 @@ class Staged:
     """One ingested file: its object id, its size, and whether this batch staged new bytes.
 
     ``new`` is as seen when the file was staged: True for the first file of
-    this batch with bytes not yet in the store. A concurrent batch may still
-    publish the same bytes first; then this batch's copy is dropped at commit.
-    Only :attr:`IngestBatch.published` says which objects this batch created.
+    this batch with bytes not known to be in the store (staged on a file
+    worker, an id is not looked up before the commit). A concurrent batch may
+    still publish the same bytes first, or they may be stored already; then
+    this batch's copy is dropped at commit. Only :attr:`IngestBatch.published`
+    says which objects this batch created.
     """
 
     oid: str
@@ -183,10 +185,21 @@ class IngestBatch:
             self._loose.add(temp)
 
     def accept(self, oid: str, size: int, temp: str) -> Staged:
-        """One temp taken over: pinned and looked up as if staged here; a temp whose id is
-        known already is dropped (an adopted file gets its mode back)."""
+        """One temp taken over: pinned (under its fan-out lock, as gc unlinks under it) and
+        pending. Whether the object exists already is left to the publish, whose link
+        finds the name taken and drops the temp (deduplicated): a lookup here was an lstat
+        per file in the daemon's thread, the worker having linked the temp anyway. A second
+        temp of an id already pending is dropped at once (an adopted file gets its mode
+        back)."""
         self._loose.discard(temp)
-        return self._remember(oid, size, temp)
+        self._staged_any = True
+        if oid in self._pending:
+            self._layout.discard_temp(temp)
+            return Staged(oid, size, new=False)
+        with self._pins.fanout_lock(oid):
+            self.lease.pin(oid)
+        self._pending[oid] = temp
+        return Staged(oid, size, new=True)
 
     def commit(self) -> None:
         """Make everything staged durable, then visible (see the module docstring)."""
