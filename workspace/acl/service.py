@@ -27,6 +27,11 @@ __all__ = ["KernelAcl", "NoAcl", "Placed", "ReadAccess"]
 
 
 class ReadAccess(Protocol):
+    writes_rows: bool
+    """Whether :meth:`grant` and :meth:`track_copies` write the database (in their own
+    transactions): an add may then not hold the writer lock while it publishes
+    (``workspaces/recording.py``)."""
+
     def grant(self, caller: Caller, dataset: str, oids: Collection[str]) -> None:
         """Before linking: let the caller read ``oids`` (raises AclFull, PermissionDenied)."""
 
@@ -57,6 +62,8 @@ class ReadAccess(Protocol):
 class NoAcl:
     """Single-user mode: objects are 0444 and the daemon is their only user; nothing to do."""
 
+    writes_rows = False
+
     def grant(self, caller: Caller, dataset: str, oids: Collection[str]) -> None:
         return None
 
@@ -84,6 +91,8 @@ class NoAcl:
 
 class KernelAcl:
     """Service mode: every object's ACL names exactly who may read it (see the package doc)."""
+
+    writes_rows = True
 
     def __init__(self, core: AclCore) -> None:
         self.core = core

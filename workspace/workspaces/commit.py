@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,11 @@ from workspace.refs import validate_name
 from workspace.workspaces import local, materialize, registry
 from workspace.workspaces.context import Reporter, ServiceContext, kind_of, open_root
 from workspace.workspaces.ingest import IngestOptions, IngestReport, ingest
+from workspace.workspaces.recording import OVERLAP_UP_TO, Manifest, VersionWriter
 from workspace.workspaces.results import OpResult, pointer_info, tracked_info
+
+Recorded = tuple[versions.CommitOutcome, TrackedPath]
+"""What recording a version returns: its outcome, and the tracked path's row."""
 
 
 def add(ctx: ServiceContext, caller: Caller, *, path: str, dataset: str, message: str,
@@ -42,24 +47,27 @@ def add(ctx: ServiceContext, caller: Caller, *, path: str, dataset: str, message
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, relpath), \
             open_root(workspace.path, caller) as root_fd, pinning(ctx.db, ctx.store) as pins:
         kind = kind_of(root_fd, relpath)
-        report, rows = _ingest_path(ctx, caller, (workspace.path, root_fd), relpath, kind, {},
-                                    skip_symlinks, reporter, _Target(dataset, pins))
-        with ctx.db.write() as session:
+
+        def record_version(session: Session, manifest: Manifest) -> Recorded:
             pins.settle(session)
             outcome = versions.commit(
                 session, dataset_name=dataset, author=caller, message=message,
-                manifest=report.manifest, base=None, git=git, workspace=workspace.path,
+                manifest=manifest, base=None, git=git, workspace=workspace.path,
                 path=relpath, kind=kind)
             tracked = wq.add_tracked_path(session, workspace_id=workspace.id, path=relpath,
                                           kind=kind, dataset_id=_dataset_id(session, dataset),
                                           version=outcome.version.number)
-            wq.replace_tracked_files(session, tracked.id, rows)
             record(session, actor=caller.name, action=Action.WORKSPACE_PATH_TRACK,
                    dataset=dataset, version=outcome.version.number, workspace=workspace.path,
                    path=relpath)
-            return OpResult(tracked_info(workspace, tracked, dataset),
-                            pointer_info(relpath, outcome.version), report.summary,
-                            version=outcome.version)
+            return outcome, tracked
+
+        report, (outcome, tracked) = _ingest_and_record(
+            ctx, caller, (workspace.path, root_fd), relpath, kind, {}, skip_symlinks, reporter,
+            _Target(dataset, pins), record_version)
+        return OpResult(tracked_info(workspace, tracked, dataset),
+                        pointer_info(relpath, outcome.version), report.summary,
+                        version=outcome.version)
 
 
 def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
@@ -75,24 +83,26 @@ def commit(ctx: ServiceContext, caller: Caller, *, path: str, message: str,
     workspace = located.workspace
     with ctx.workspace_lock(workspace.id), ctx.changing(workspace.id, tracked.path), \
             open_root(workspace.path, caller) as root_fd, pinning(ctx.db, ctx.store) as pins:
-        report, rows = _ingest_path(ctx, caller, (workspace.path, root_fd), tracked.path,
-                                    tracked.kind, cache, skip_symlinks, reporter,
-                                    _Target(dataset, pins, _lock_guard(ctx, caller, tracked)))
-        with ctx.db.write() as session:
+
+        def record_version(session: Session, manifest: Manifest) -> Recorded:
             pins.settle(session)
-            manifest = _named_for_dataset(session, tracked.dataset_id, tracked.kind,
-                                          report.manifest)
             outcome = versions.commit(
                 session, dataset_name=dataset, author=caller, message=message,
-                manifest=manifest, base=tracked.version, git=git, workspace=workspace.path,
-                path=tracked.path)
+                manifest=_named_for_dataset(session, tracked.dataset_id, tracked.kind,
+                                            manifest),
+                base=tracked.version, git=git, workspace=workspace.path, path=tracked.path)
             current = wq.tracked_path(session, workspace.id, tracked.path)
             assert current is not None
             current.version = outcome.version.number
-            wq.replace_tracked_files(session, current.id, rows)
-            return OpResult(tracked_info(workspace, current, dataset),
-                            pointer_info(tracked.path, outcome.version), report.summary,
-                            version=outcome.version, unchanged=outcome.unchanged)
+            return outcome, current
+
+        report, (outcome, current) = _ingest_and_record(
+            ctx, caller, (workspace.path, root_fd), tracked.path, tracked.kind, cache,
+            skip_symlinks, reporter,
+            _Target(dataset, pins, _lock_guard(ctx, caller, tracked)), record_version)
+        return OpResult(tracked_info(workspace, current, dataset),
+                        pointer_info(tracked.path, outcome.version), report.summary,
+                        version=outcome.version, unchanged=outcome.unchanged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +115,39 @@ class _Target:
     guard: Callable[[local.LocalState], None] = field(default=lambda state: None)
 
 
+def _ingest_and_record(ctx: ServiceContext, caller: Caller, root: tuple[str, int], relpath: str,
+                       kind: str, cache: local.Cache, skip_symlinks: bool, reporter: Reporter,
+                       target: _Target, record_version: Callable[[Session, Manifest], Recorded]
+                       ) -> tuple[IngestReport, Recorded]:
+    """Ingest the path, then record its version with ``record_version`` and the stat-cache
+    rows in one transaction. With no ACL rows to write meanwhile (single-user mode) and up
+    to ``OVERLAP_UP_TO`` changed files, the version is written while the files are
+    published (``recording.py``)."""
+    writer = VersionWriter(ctx.db, record_version, _stat_cache_rows)
+    early = writer.start if not ctx.acl.writes_rows else None
+    try:
+        report, rows = _ingest_path(ctx, caller, root, relpath, kind, cache, skip_symlinks,
+                                    reporter, target, early)
+    except BaseException:
+        writer.abandon()
+        raise
+    if writer.started:
+        return report, writer.commit(rows)
+    with ctx.db.write() as session:
+        recorded = record_version(session, report.manifest)
+        _stat_cache_rows(session, recorded, rows)
+    return report, recorded
+
+
+def _stat_cache_rows(session: Session, recorded: Recorded,
+                     rows: list[dict[str, Any]]) -> None:
+    wq.replace_tracked_files(session, recorded[1].id, rows)
+
+
 def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], relpath: str,
                  kind: str, cache: local.Cache, skip_symlinks: bool, reporter: Reporter,
-                 target: _Target) -> tuple[IngestReport, list[dict[str, object]]]:
+                 target: _Target, on_manifest: Callable[[Manifest], None] | None
+                 ) -> tuple[IngestReport, list[dict[str, Any]]]:
     root_path, root_fd = root
     state = local.compare(root_fd, relpath, kind, cache)
     local.require_storable(state, relpath, kind)
@@ -119,10 +159,13 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], rel
     known = {p: ManifestEntry(p, oid, state.files[p].st_size, bool(state.files[p].st_mode & 0o100))
              for p, oid in state.oids.items() if p not in state.modified}
     target.pins.lease.pin_all(entry.oid for entry in known.values())  # unchanged: in a kept version
+    if len(changed) > OVERLAP_UP_TO:
+        on_manifest = None  # the version is written after the files (recording.py)
     reporter.start(len(state.files), sum(st.st_size for st in state.files.values()))
     options = IngestOptions(owner_uid=caller.uid, adopt=ctx.may_adopt(),
                             relink=ctx.link_mode == "hardlink", lease=target.pins.lease,
                             on_staged=target.pins.write_rows,
+                            on_manifest=on_manifest or (lambda manifest: None),
                             before_relink=lambda oids: ctx.acl.grant(caller, target.dataset, oids),
                             relink_executables=ctx.mode == "service")
     with local.opened_target(root_fd, relpath, kind) as (base_fd, _):

@@ -74,6 +74,8 @@ class IngestOptions:
     relink: bool
     lease: PinLease | None = None  # pins held until the caller's version commits
     on_staged: Callable[[set[str]], None] = lambda oids: None  # before objects are published
+    # then, given the manifest (staged and known files), still before they are published
+    on_manifest: Callable[[dict[str, ManifestEntry]], None] = lambda manifest: None
     before_relink: Callable[[list[str]], None] = lambda oids: None  # given the stored oids
     # Service mode: executables become the daemon's private copies too, so that no file of
     # the dataset stays readable by whatever mode its author gave it (the ACL decides).
@@ -89,15 +91,16 @@ def ingest(store: ObjectStore, base_fd: int, paths: list[str],
     with store.batch(options.lease) as batch:
         staged = _stage_all(batch, store, base_fd, paths, options, progress, len(known))
         options.on_staged(set(batch.lease.oids))
+        report.manifest = {**{item.relpath: _entry(item) for item in staged}, **known}
+        options.on_manifest(report.manifest)
         batch.commit()
     options.before_relink([item.staged.oid for item in staged])
     for item in staged:  # a concurrent add of the same bytes may have published them first
         item.created = item.staged.new and item.staged.oid in batch.published
-        report.manifest[item.relpath] = _entry(item)
         report.stats[item.relpath] = item.stat
         _count_staged(report.summary, item)
     _settle_all(store, base_fd, staged, report, options)
-    _record_known(known, report)
+    report.summary.unchanged += len(known)
     report.summary.files = len(report.manifest)
     report.summary.bytes = sum(e.size for e in report.manifest.values())
     report.summary.seconds = round(time.monotonic() - started, 3)
@@ -251,12 +254,6 @@ def _relink_one(store: ObjectStore, dir_fd: int, item: _Staged,
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns) == (
         b.st_ino, b.st_dev, b.st_size, b.st_mtime_ns)
-
-
-def _record_known(known: dict[str, ManifestEntry], report: IngestReport) -> None:
-    for relpath, entry in known.items():
-        report.manifest[relpath] = entry
-        report.summary.unchanged += 1
 
 
 def _count_staged(summary: Summary, item: _Staged) -> None:
