@@ -28,7 +28,6 @@ author's inode. Everything is removed at the end (users included) unless
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -45,7 +44,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from benchlib import BenchError, du_total, log, write_small_tree  # noqa: E402
+from benchlib import BenchError, du_total, log, tree_cpu, write_small_tree  # noqa: E402
 
 from tests.support.daemon import as_user, give  # noqa: E402
 from tests.support.runtime import Identity, Runtime, make_runtime  # noqa: E402
@@ -129,21 +128,7 @@ def cpu_seconds(daemon: ServiceDaemon) -> tuple[float, float]:
     reaped `ws` process."""
     assert daemon.process is not None
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return _tree_cpu(daemon.process.pid), children.ru_utime + children.ru_stime
-
-
-def _tree_cpu(pid: int) -> float:
-    """User + system time of ``pid`` and its live descendants (the daemon's file workers)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):
-            for child in (task / "children").read_text().split():
-                total += _tree_cpu(int(child))
-    return total
+    return tree_cpu(daemon.process.pid), children.ru_utime + children.ru_stime
 
 
 def workspace(daemon: ServiceDaemon, runtime: Runtime, who: Identity, name: str) -> Path:

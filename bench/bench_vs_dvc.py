@@ -13,6 +13,7 @@ is faster.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 import shutil
@@ -39,6 +40,7 @@ from benchlib import (
     run,
     running_daemon,
     verify_tree,
+    wait_idle,
     write_big_file,
     write_small_tree,
 )
@@ -103,9 +105,15 @@ class Tools:
     ws_env: dict[str, str]
     dvc: Cmd
     dvc_env: dict[str, str]
+    daemon_pid: int | None = None
 
     def ws_run(self, cwd: Path, *args: str) -> float:
-        return run([*self.ws, *args], cwd=cwd, env=self.ws_env)
+        """The command's seconds; then, untimed, until the daemon is idle again (so its
+        background work after a command is in no timing, DVC's or its own)."""
+        seconds = run([*self.ws, *args], cwd=cwd, env=self.ws_env)
+        if self.daemon_pid is not None:
+            wait_idle(self.daemon_pid)
+        return seconds
 
     def dvc_run(self, cwd: Path, *args: str) -> float:
         return run([*self.dvc, *args], cwd=cwd, env=self.dvc_env)
@@ -337,7 +345,8 @@ def bench(opts: Options, layout: Layout, tools: Tools) -> tuple[list[Row], dict[
     prepare_data(opts, layout)
     init_dvc(tools, layout.dvc_a)
     log_path = layout.root / "ws-serve.log"
-    with running_daemon([*tools.ws, "serve"], tools.ws_env, layout.ws_home, log_path):
+    with running_daemon([*tools.ws, "serve"], tools.ws_env, layout.ws_home, log_path) as daemon:
+        tools = dataclasses.replace(tools, daemon_pid=daemon.pid)
         tools.ws_run(layout.ws_a, "init")
         rows = bench_adds(tools, layout)
         rows.append(bench_checkout(tools, layout, opts))
@@ -353,6 +362,7 @@ def describe(opts: Options, layout: Layout, tools: Tools, version: str) -> dict[
         f"{min(opts.small_files, SMALL_DIRS)} dirs + 1 x {opts.big_bytes / GIB:g} GiB file",
         "scratch": str(layout.root),
         "page cache": "warm for both tools (nothing dropped; sync before timing)",
+        "daemon": "idle before every timing (after each ws command, until it uses <5% CPU)",
         "timing": "wall clock of each CLI command as a subprocess",
         "machine": machine(),
     }

@@ -7,6 +7,7 @@ to it only through its CLI and its socket, as a user would.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shlex
@@ -60,6 +61,32 @@ def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> float:
     if done.returncode != 0:
         raise BenchError(failure(argv, cwd, done))
     return seconds
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system seconds of ``pid`` and its live descendants (the daemon's file workers)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            for child in (task / "children").read_text().split():
+                total += tree_cpu(int(child))
+    return total
+
+
+def wait_idle(pid: int, *, window: float = 0.2, limit: float = 10.0) -> None:
+    """Return once ``pid`` and its children used under 5% of a core over ``window`` seconds
+    (or after ``limit``): what the daemon does in the background after a command (the
+    watcher's rescan of what changed) must not land inside the next tool's timing."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = tree_cpu(pid)
+        time.sleep(window)
+        if tree_cpu(pid) - before < 0.05 * window:
+            return
 
 
 def failure(argv: Sequence[str], cwd: Path, done: subprocess.CompletedProcess[str]) -> str:
