@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from tests.workspaces.conftest import Services
 from workspace.db.models import StoredObject, TrackedFile, TrackedPath
-from workspace.db.queries.bulk import insert_many
+from workspace.db.queries.bulk import insert_many, insert_rows
 from workspace.workspaces import commit, sync
 
 FILES = 120
@@ -70,6 +70,9 @@ def test_only_the_tables_own_columns_can_be_named(sqlite_services: Services) -> 
             sqlite_services.ctx.db.write() as session:
         insert_many(session, StoredObject, [{"oid": "0" * 64, "size": 1}],
                     same={"when": datetime.now(UTC)})
+    with pytest.raises(ValueError, match="no such column"), \
+            sqlite_services.ctx.db.write() as session:
+        insert_rows(session, StoredObject, ("oid", "size) --"), [("0" * 64, 1)])
 
 
 def test_objects_already_known_keep_their_row(services: Services) -> None:

@@ -206,11 +206,8 @@ def _write_entries(
         q.end_entries(session, [e.id for e in live if e.path in ending], number)
     starting = [manifest[path] for path in (*changes.added, *changes.modified)]
     q.record_objects(session, {e.oid: e.size for e in starting})
-    q.insert_entries(session, [
-        {"dataset_id": dataset_id, "path": e.path, "oid": e.oid, "size": e.size,
-         "executable": e.executable, "added_in": number, "removed_in": None}
-        for e in starting
-    ])
+    q.insert_entries(session, [(dataset_id, e.path, e.oid, e.size, e.executable, number, None)
+                               for e in starting])
 
 
 def _add_version(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from workspace.db.base import utc_moment, utcnow
 from workspace.db.models import Dataset, Entry, StoredObject, Tag, User, Version
-from workspace.db.queries.bulk import insert_many
+from workspace.db.queries.bulk import insert_rows
 from workspace.db.queries.paths import starts_with
 
 _CHUNK = 500
@@ -213,8 +213,12 @@ def end_entries(session: Session, entry_ids: Sequence[int], number: int) -> None
         session.execute(update(Entry).where(Entry.id.in_(chunk)).values(removed_in=number))
 
 
-def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_many(session, Entry, rows)  # see bulk.py: per-row cost matters here
+ENTRY_COLUMNS = ("dataset_id", "path", "oid", "size", "executable", "added_in", "removed_in")
+
+
+def insert_entries(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows of :data:`ENTRY_COLUMNS` (tuples: see bulk.py, per-row cost matters here)."""
+    insert_rows(session, Entry, ENTRY_COLUMNS, rows)
 
 
 def record_objects(session: Session, sizes: dict[str, int]) -> None:
@@ -223,8 +227,9 @@ def record_objects(session: Session, sizes: dict[str, int]) -> None:
     In id order: random ids inserted in turn touch a random page of the key's
     B-tree each; sorted, each page is touched once (10,000 rows into SQLite: about
     half the time)."""
-    rows = [{"oid": oid, "size": sizes[oid]} for oid in sorted(sizes)]
-    insert_many(session, StoredObject, rows, same={"created_at": utcnow()}, skip_existing=True)
+    rows = [(oid, sizes[oid]) for oid in sorted(sizes)]
+    insert_rows(session, StoredObject, ("oid", "size"), rows, same={"created_at": utcnow()},
+                skip_existing=True)
 
 
 def user_names(session: Session, ids: Iterable[int]) -> dict[int, str]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workspace.db.models import TrackedFile, TrackedPath, User, Workspace
-from workspace.db.queries.bulk import insert_many, update_many
+from workspace.db.queries.bulk import insert_rows, update_many
 from workspace.db.queries.paths import starts_with
 
 
@@ -73,11 +74,15 @@ def tracked_files(session: Session, tracked_path_id: int) -> dict[str, CachedFil
 def replace_tracked_files(
     session: Session, tracked_path_id: int, rows: Sequence[dict[str, Any]]
 ) -> None:
+    """The path's stat cache becomes ``rows`` (``local.cache_row``: one per file)."""
     connection = session.connection()
     connection.execute(delete(TrackedFile).where(TrackedFile.tracked_path_id == tracked_path_id))
-    if rows:
-        insert_many(session, TrackedFile,
-                    [{**row, "tracked_path_id": tracked_path_id} for row in rows])
+    values = itemgetter(*_ROW_COLUMNS)
+    insert_rows(session, TrackedFile, _ROW_COLUMNS, [values(row) for row in rows],
+                same={"tracked_path_id": tracked_path_id})
+
+
+_ROW_COLUMNS = ("relpath", "oid", "size", "executable", "ino", "mtime_ns", "ctime_ns")
 
 
 def refresh_tracked_files(
