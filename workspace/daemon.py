@@ -160,7 +160,7 @@ def _service_context(settings: Settings) -> Iterator[ServiceContext]:
     from workspace.workspaces.context import ServiceContext, resolve_link_mode
 
     migrate(settings.db_url)
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, background_checkpoints=True)
     store = ObjectStore.open(settings.store_path, private=settings.mode == "service",
                              max_acl_entries=settings.acl_max_entries)
     store.start_workers(file_workers(settings))

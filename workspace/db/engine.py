@@ -11,6 +11,8 @@ databases. Without it two PostgreSQL writers could both find an object row
 missing and both insert it (a unique violation), or one could hold the audit
 chain's lock while waiting for a row the other inserted (a deadlock). Write
 transactions are short (file work happens outside them), so this costs little.
+The daemon's SQLite checkpoints its WAL in a thread after writes rather than in
+the commit that fills it (``walcheckpoint.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from workspace.db.walcheckpoint import WalCheckpointer
 from workspace.diskspace import disk_full
 from workspace.errors import DiskFull, WorkspaceError
 
@@ -50,13 +53,18 @@ def migrations_dir() -> Path:
 class Database:
     """Owns the engine; hands out read and write sessions. Services never commit."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, background_checkpoints: bool = False) -> None:
+        """``background_checkpoints`` (the daemon's): on SQLite, checkpoint the WAL in a
+        thread after writes instead of inside the commit that fills it
+        (``walcheckpoint.py``)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = _make_engine(url)
+        background = background_checkpoints and self.is_sqlite
+        self.engine = _make_engine(url, autocheckpoint=not background)
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._write = sessionmaker(bind=writer, expire_on_commit=False)
+        self.checkpointer = WalCheckpointer(self.engine) if background else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -70,6 +78,8 @@ class Database:
             if not self.is_sqlite:
                 take_writer_lock(session)
             yield session
+        if self.checkpointer is not None:
+            self.checkpointer.wrote()
 
     @contextmanager
     def _space_errors(self) -> Iterator[None]:
@@ -92,6 +102,8 @@ class Database:
             details={"database": self.engine.url.get_backend_name()})
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.engine.dispose()
 
 
@@ -107,24 +119,25 @@ def _is_full(orig: BaseException | None) -> bool:
     return getattr(orig, "sqlstate", None) == PG_DISK_FULL
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, *, autocheckpoint: bool = True) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    event.listen(engine, "connect", _sqlite_on_connect)
+    pragmas = _SQLITE_PRAGMAS if autocheckpoint else (*_SQLITE_PRAGMAS, "wal_autocheckpoint=0")
+    event.listen(engine, "connect",
+                 lambda dbapi_connection, _record: _sqlite_on_connect(dbapi_connection, pragmas))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+_SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                   "busy_timeout=30000")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, pragmas: tuple[str, ...]) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_on_begin)
     cursor = dbapi_connection.cursor()
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=FULL",
-        "foreign_keys=ON",
-        "busy_timeout=30000",
-    ):
+    for pragma in pragmas:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
