@@ -362,7 +362,7 @@ def describe(opts: Options, layout: Layout, tools: Tools, version: str) -> dict[
         f"{min(opts.small_files, SMALL_DIRS)} dirs + 1 x {opts.big_bytes / GIB:g} GiB file",
         "scratch": str(layout.root),
         "page cache": "warm for both tools (nothing dropped; sync before timing)",
-        "daemon": "idle before every timing (after each ws command, until it uses <5% CPU)",
+        "daemon": "idle before every timing (after each ws command: <5% CPU, no writes, 0.7 s)",
         "timing": "wall clock of each CLI command as a subprocess",
         "machine": machine(),
     }

@@ -77,16 +77,28 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def wait_idle(pid: int, *, window: float = 0.2, limit: float = 10.0) -> None:
-    """Return once ``pid`` and its children used under 5% of a core over ``window`` seconds
-    (or after ``limit``): what the daemon does in the background after a command (the
-    watcher's rescan of what changed) must not land inside the next tool's timing."""
+def wait_idle(pid: int, *, window: float = 0.7, limit: float = 10.0) -> None:
+    """Return once ``pid`` and its children used under 5% of a core and wrote nothing over
+    ``window`` seconds (or after ``limit``): what the daemon does in the background after a
+    command (the watcher's rescan of what changed, the WAL checkpoint 0.5 s after a write)
+    must not land inside the next tool's timing."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        before = tree_cpu(pid)
+        cpu, written = tree_cpu(pid), _written(pid)
         time.sleep(window)
-        if tree_cpu(pid) - before < 0.05 * window:
+        if tree_cpu(pid) - cpu < 0.05 * window and _written(pid) == written:
             return
+
+
+def _written(pid: int) -> int:
+    """Bytes ``pid`` has caused to be written (``/proc/PID/io``; 0 if unreadable)."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def failure(argv: Sequence[str], cwd: Path, done: subprocess.CompletedProcess[str]) -> str:
