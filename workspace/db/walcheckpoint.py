@@ -6,10 +6,10 @@ and fsyncs it, inside the request that committed: a version of 10,000 files
 is ~7 MB of log, so every big add or checkout paid that (its commit took
 23-31 ms instead of 11-12 ms). The daemon turns automatic checkpoints off on
 its connections and runs ``PRAGMA wal_checkpoint(PASSIVE)`` here, shortly
-after writes (coalesced, so a burst of commands costs one). PASSIVE never
-blocks a reader or a writer, as the automatic one did not either; a crash
-leaves the log, which SQLite replays at the next open, as before. When the
-daemon stops, SQLite checkpoints on closing its last connection.
+after writes (coalesced, so a burst of commands costs one). PASSIVE, like
+the automatic checkpoint, never blocks a reader or a writer; a crash leaves
+the log, which SQLite replays at the next open, as before. When the daemon
+stops, SQLite checkpoints on closing its last connection.
 """
 
 from __future__ import annotations

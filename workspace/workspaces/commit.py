@@ -159,8 +159,8 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], rel
     known = {p: ManifestEntry(p, oid, state.files[p].st_size, bool(state.files[p].st_mode & 0o100))
              for p, oid in state.oids.items() if p not in state.modified}
     target.pins.lease.pin_all(entry.oid for entry in known.values())  # unchanged: in a kept version
-    if len(changed) > OVERLAP_UP_TO:
-        on_manifest = None  # the version is written after the files (recording.py)
+    if len(changed) > OVERLAP_UP_TO:  # the writer lock would be held too long (recording.py)
+        on_manifest = None  # so the version is written after the files
     reporter.start(len(state.files), sum(st.st_size for st in state.files.values()))
     options = IngestOptions(owner_uid=caller.uid, adopt=ctx.may_adopt(),
                             relink=ctx.link_mode == "hardlink", lease=target.pins.lease,
