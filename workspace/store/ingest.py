@@ -50,7 +50,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -180,26 +180,33 @@ class IngestBatch:
     def take_over(self, temps: Iterable[str]) -> None:
         """Temps a file worker made in tmp/ (copies, or adopted files linked there under
         their lease: ``adopt_to_temp``) are this batch's from now: an abort removes them."""
-        for temp in temps:
-            self._layout.track_temp(temp)
-            self._loose.add(temp)
+        taken = list(temps)
+        self._layout.track_temps(taken)
+        self._loose.update(taken)
 
-    def accept(self, oid: str, size: int, temp: str) -> Staged:
-        """One temp taken over: pinned (under its fan-out lock, as gc unlinks under it) and
-        pending. Whether the object exists already is left to the publish, whose link
-        finds the name taken and drops the temp (deduplicated): a lookup here was an lstat
-        per file in the daemon's thread, the worker having linked the temp anyway. A second
-        temp of an id already pending is dropped at once (an adopted file gets its mode
-        back)."""
-        self._loose.discard(temp)
-        self._staged_any = True
-        if oid in self._pending:
-            self._layout.discard_temp(temp)
-            return Staged(oid, size, new=False)
-        with self._pins.fanout_lock(oid):
-            self.lease.pin(oid)
-        self._pending[oid] = temp
-        return Staged(oid, size, new=True)
+    def accept(self, staged: Sequence[tuple[str, int, str]]) -> list[Staged]:
+        """Temps taken over, as (id, size, temp): each pending, its id pinned (under its
+        fan-out lock, as gc unlinks under it; each lock taken once). Whether an object
+        exists already is left to the publish, whose link finds the name taken and drops
+        the temp (deduplicated): a lookup here was an lstat per file in the daemon's
+        thread, the worker having linked the temp anyway. A second temp of an id already
+        pending is dropped at once (an adopted file gets its mode back)."""
+        accepted: list[Staged] = []
+        fresh: dict[str, list[str]] = {}
+        for oid, size, temp in staged:
+            self._loose.discard(temp)
+            if oid in self._pending:
+                self._layout.discard_temp(temp)
+                accepted.append(Staged(oid, size, new=False))
+                continue
+            self._pending[oid] = temp
+            fresh.setdefault(oid[:2], []).append(oid)
+            accepted.append(Staged(oid, size, new=True))
+        self._staged_any |= bool(staged)
+        for fanout, oids in fresh.items():
+            with self._pins.fanout_lock(fanout):
+                self.lease.pin_all(oids)
+        return accepted
 
     def commit(self) -> None:
         """Make everything staged durable, then visible (see the module docstring)."""

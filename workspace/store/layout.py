@@ -27,6 +27,7 @@ import stat
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,6 +112,11 @@ class StoreLayout:
         """Mark a temp as in use by a running batch: gc's tmp sweep leaves it alone."""
         with self._live_guard:
             self._live.add(name)
+
+    def track_temps(self, names: Iterable[str]) -> None:
+        """:meth:`track_temp` for many, under one lock."""
+        with self._live_guard:
+            self._live.update(names)
 
     def untrack(self, name: str) -> None:
         """The temp is no longer a running batch's (published, or dropped)."""

@@ -319,9 +319,12 @@ class ObjectStore:
         for index, staged in self._run(pending, self.workers, on_dropped=self._drop_staged):
             batch.take_over(jobs.temps_of(staged))
             first = cuts[index].start
+            accepted = iter(batch.accept([(oid, size, temp) for group in staged
+                                          for _, oid, size, temp, _ in group
+                                          if temp is not None]))
             for offset, group in enumerate(staged):
                 names = groups[first + offset][1]
-                yield first + offset, [self._accept(batch, name, item, owner_uid)
+                yield first + offset, [self._accepted(batch, name, item, accepted, owner_uid)
                                        for name, item in zip(names, group, strict=True)]
 
     def _stage_job(self, base_fd: int, groups: Sequence[tuple[str, Sequence[str]]],
@@ -329,14 +332,15 @@ class ObjectStore:
         return Job("stage_dirs", ([d for d, _ in groups], [list(names) for _, names in groups],
                                   adopt, owner_uid), (os.dup(base_fd),))
 
-    def _accept(self, batch: IngestBatch, name: str, item: jobs.Stage,
-                owner_uid: int | None) -> tuple[Staged, os.stat_result, bool]:
+    def _accepted(self, batch: IngestBatch, name: str, item: jobs.Stage,
+                  accepted: Iterator[Staged], owner_uid: int | None
+                  ) -> tuple[Staged, os.stat_result, bool]:
         how, oid, size, temp, st = item
         if temp is None:  # the daemon's own file: nothing new, if it is an object
             if owner_uid is None or not self.pin_existing(batch.lease, oid):
                 raise jobs.not_owned(name, st, owner_uid or 0)
             return Staged(oid, size, new=False), st, False
-        return batch.accept(oid, size, temp), st, how == "adopted"
+        return next(accepted), st, how == "adopted"
 
     def _drop_staged(self, staged: list[list[jobs.Stage]]) -> None:
         for temp in jobs.temps_of(staged):
