@@ -124,10 +124,9 @@ def _ingest_and_record(ctx: ServiceContext, caller: Caller, root: tuple[str, int
     to ``OVERLAP_UP_TO`` changed files, the version is written while the files are
     published (``recording.py``)."""
     writer = VersionWriter(ctx.db, record_version, _stat_cache_rows)
-    early = writer.start if not ctx.acl.writes_rows else None
     try:
         report, rows = _ingest_path(ctx, caller, root, relpath, kind, cache, skip_symlinks,
-                                    reporter, target, early)
+                                    reporter, target, writer.start)
     except BaseException:
         writer.abandon()
         raise
@@ -146,8 +145,10 @@ def _stat_cache_rows(session: Session, recorded: Recorded,
 
 def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], relpath: str,
                  kind: str, cache: local.Cache, skip_symlinks: bool, reporter: Reporter,
-                 target: _Target, on_manifest: Callable[[Manifest], None] | None
+                 target: _Target, on_manifest: Callable[[Manifest], None]
                  ) -> tuple[IngestReport, list[dict[str, Any]]]:
+    """Compare, admit, ingest; ``on_manifest`` (starting the version's writer) is called
+    once the files are staged, if the version may be written while they are published."""
     root_path, root_fd = root
     state = local.compare(root_fd, relpath, kind, cache)
     local.require_storable(state, relpath, kind)
@@ -159,13 +160,14 @@ def _ingest_path(ctx: ServiceContext, caller: Caller, root: tuple[str, int], rel
     known = {p: ManifestEntry(p, oid, state.files[p].st_size, bool(state.files[p].st_mode & 0o100))
              for p, oid in state.oids.items() if p not in state.modified}
     target.pins.lease.pin_all(entry.oid for entry in known.values())  # unchanged: in a kept version
-    if len(changed) > OVERLAP_UP_TO:  # the writer lock would be held too long (recording.py)
-        on_manifest = None  # so the version is written after the files
+    # recording.py: not while a grant writes rows, nor for so many files that the writer
+    # lock would be held too long; then the version is written after the files
+    overlap = not ctx.acl.writes_rows and len(changed) <= OVERLAP_UP_TO
     reporter.start(len(state.files), sum(st.st_size for st in state.files.values()))
     options = IngestOptions(owner_uid=caller.uid, adopt=ctx.may_adopt(),
                             relink=ctx.link_mode == "hardlink", lease=target.pins.lease,
                             on_staged=target.pins.write_rows,
-                            on_manifest=on_manifest or (lambda manifest: None),
+                            on_manifest=on_manifest if overlap else lambda manifest: None,
                             before_relink=lambda oids: ctx.acl.grant(caller, target.dataset, oids),
                             relink_executables=ctx.mode == "service")
     with local.opened_target(root_fd, relpath, kind) as (base_fd, _):

@@ -213,12 +213,12 @@ def end_entries(session: Session, entry_ids: Sequence[int], number: int) -> None
         session.execute(update(Entry).where(Entry.id.in_(chunk)).values(removed_in=number))
 
 
-ENTRY_COLUMNS = ("dataset_id", "path", "oid", "size", "executable", "added_in", "removed_in")
+_ENTRY_COLUMNS = ("dataset_id", "path", "oid", "size", "executable", "added_in", "removed_in")
 
 
 def insert_entries(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Rows of :data:`ENTRY_COLUMNS` (tuples: see bulk.py, per-row cost matters here)."""
-    insert_rows(session, Entry, ENTRY_COLUMNS, rows)
+    """Rows of :data:`_ENTRY_COLUMNS` (tuples: see bulk.py, per-row cost matters here)."""
+    insert_rows(session, Entry, _ENTRY_COLUMNS, rows)
 
 
 def record_objects(session: Session, sizes: dict[str, int]) -> None:
